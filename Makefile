@@ -1,0 +1,59 @@
+# yimei: two commands on a fresh machine. `make run` builds the warehouse from the
+# built-in sample feeds; `make test` runs lint and the test suite. Both set up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
+
+.PHONY: help setup run test lint ui sample clean
+
+help:
+	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
+	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
+	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
+	@echo "make setup  create .venv from uv.lock (idempotent)"
+
+$(UV):
+	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/ (no system packages are needed)"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	rm -f $(VENV)/.synced-*
+	touch $@
+
+setup: $(STAMP)
+
+sample: setup
+	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then \
+		$(BIN)/yimei generate --landing $(LANDING); \
+	else \
+		echo "sample: $(LANDING) is not empty, using the feeds already there"; \
+	fi
+
+run: sample
+	$(BIN)/yimei run --landing $(LANDING)
+
+lint: setup
+	$(BIN)/ruff check .
+	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models
+
+test: lint
+	$(BIN)/pytest
+
+ui: setup
+	$(BIN)/yimei ui --landing $(LANDING)
+
+clean:
+	rm -rf data .lint-data dbt_project/target dbt_project/logs

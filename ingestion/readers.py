@@ -1,0 +1,283 @@
+"""Readers: one landed file in, one DuckDB temp table out.
+
+Every reader produces the temp table ``_src`` with
+
+- one column per contract column, named with the English contract name (the
+  Chinese registry headers are mapped here, through ``Column.header``), in the
+  delivered type (VARCHAR for text formats, the Parquet type for Parquet);
+- ``_row_number``: 1-based data row, line or Parquet row;
+- ``_pre_reason``: a reason found while reading a row (broken JSON line, JSON
+  value of the wrong type), NULL otherwise.
+
+A file that cannot be read at all raises ``FileRejected`` with a readable reason;
+the loader quarantines it whole and goes on with the partition's other files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contract import BOOL, DATE, DECIMAL, INT, SQL_TYPES, TEXT, TIMESTAMP, TableContract
+from ingestion.duck import sql_literal
+
+UTF8_BOM = codecs.BOM_UTF8
+# Its record is not kept: a broken line cannot be parsed, so its personal fields
+# cannot be hashed.
+BROKEN_LINE = "broken JSON line"
+
+
+def _first_line(error: Exception, lines: int = 1) -> str:
+    return " / ".join(str(error).strip().splitlines()[:lines])
+
+
+class FileRejected(Exception):
+    """The file as a whole breaks the contract; the message says why."""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    rows: int
+    columns: tuple[str, ...]  # contract columns present in the file
+    missing_columns: tuple[str, ...]  # contract columns absent (nullable ones are NULL-filled)
+    extra_columns: tuple[str, ...]  # delivered columns the contract does not know
+    encoding: str
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or GB18030, told apart by the bytes, not configured.
+
+    GB18030 is a superset of GBK, so a GBK registry export decodes with it; a
+    UTF-8 re-export decodes as UTF-8. Valid GBK text is almost never valid UTF-8.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if head.startswith(UTF8_BOM):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=len(head) < (1 << 16))
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    text = first.decode(encoding if encoding != "gb18030" else "gb18030", errors="strict")
+    text = text.lstrip("\ufeff")
+    row = next(csv.reader(io.StringIO(text)), [])
+    return [name.strip() for name in row]
+
+
+def _map_columns(
+    contract: TableContract, delivered: list[str]
+) -> tuple[dict[str, str], ReadResult]:
+    by_delivered = {c.delivered_name: c.name for c in contract.columns}
+    # Accept the English name for registries too: some exports carry it.
+    by_delivered.update({c.name: c.name for c in contract.columns})
+    mapping = {}
+    extra = []
+    for name in delivered:
+        if name in by_delivered and by_delivered[name] not in mapping.values():
+            mapping[name] = by_delivered[name]
+        else:
+            extra.append(name)
+    present = tuple(c.name for c in contract.columns if c.name in mapping.values())
+    missing = tuple(c.name for c in contract.columns if c.name not in mapping.values())
+    _require(contract, missing)
+    return mapping, ReadResult(0, present, missing, tuple(extra), "")
+
+
+def _require(contract: TableContract, missing: tuple[str, ...]) -> None:
+    missing_required = [c for c in missing if contract.column(c).required]
+    if missing_required:
+        raise FileRejected(f"missing required column(s): {', '.join(missing_required)}")
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+    if path.stat().st_size == 0:
+        raise FileRejected("empty file (0 bytes)")
+    encoding = detect_encoding(path)
+    try:
+        delivered = _header(path, encoding)
+    except UnicodeDecodeError as error:
+        raise FileRejected(f"header is neither UTF-8 nor GBK: {error}") from error
+    if not any(delivered):
+        raise FileRejected("no header row")
+    mapping, result = _map_columns(contract, delivered)
+    # Every delivered column is read as text; positions, not names, tie data to header.
+    columns = ", ".join(f"{sql_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(delivered)))
+    select = ", ".join(
+        f'"c{i}" as "{mapping[name]}"' for i, name in enumerate(delivered) if name in mapping
+    )
+    duck_encoding = "gb18030" if encoding == "gb18030" else "utf-8"
+    try:
+        con.execute(
+            f"""
+            create or replace temp table _src as
+            select {select}, row_number() over () as _row_number,
+                   null::varchar as _pre_reason
+            from read_csv({sql_literal(str(path))}, header = true, auto_detect = false,
+                          columns = {{{columns}}}, delim = ',', quote = '"', escape = '"',
+                          strict_mode = true, hive_partitioning = false,
+                          encoding = '{duck_encoding}')
+            """
+        )
+    except duckdb.Error as error:
+        raise FileRejected(f"unreadable CSV: {_first_line(error, 2)}") from error
+    rows = con.execute("select count(*) from _src").fetchone()[0]
+    return ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, encoding)
+
+
+# Parquet physical types accepted per contract kind; anything else rejects the file,
+# because a whole column of the wrong type is an upstream schema change, not a bad row.
+_PARQUET_TYPES = {
+    TEXT: ("VARCHAR",),
+    INT: ("INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UINTEGER", "USMALLINT"),
+    DECIMAL: ("DECIMAL", "DOUBLE", "FLOAT"),
+    TIMESTAMP: ("TIMESTAMP WITH TIME ZONE",),
+    DATE: ("DATE",),
+    BOOL: ("BOOLEAN",),
+}
+
+
+def read_parquet(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+    if path.stat().st_size == 0:
+        raise FileRejected("empty file (0 bytes)")
+    try:
+        schema = con.execute(
+            f"describe select * from read_parquet({sql_literal(str(path))}, "
+            "hive_partitioning = false)"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise FileRejected(
+            f"unreadable Parquet (truncated or corrupt): {_first_line(error)}"
+        ) from error
+    types = {name: dtype for name, dtype, *_ in schema}
+    mapping, result = _map_columns(contract, list(types))
+    casts = {}
+    for delivered, name in mapping.items():
+        kind = contract.column(name).kind
+        accepted = _PARQUET_TYPES.get(kind, ("VARCHAR",))
+        if not types[delivered].startswith(accepted):
+            # A column written with no values at all carries no real type (Arrow's
+            # null type); anything else of the wrong type is a schema change.
+            non_null = con.execute(
+                f'select count("{delivered}") from read_parquet({sql_literal(str(path))})'
+            ).fetchone()[0]
+            if non_null:
+                raise FileRejected(
+                    f"column {name} has Parquet type {types[delivered]}, expected {kind}"
+                )
+            casts[delivered] = SQL_TYPES[kind]
+    select = ", ".join(
+        f'"{d}"::{casts[d]} as "{n}"' if d in casts else f'"{d}" as "{n}"'
+        for d, n in mapping.items()
+    )
+    try:
+        con.execute(
+            f"""
+            create or replace temp table _src as
+            select {select}, file_row_number + 1 as _row_number, null::varchar as _pre_reason
+            from read_parquet({sql_literal(str(path))}, file_row_number = true,
+                              hive_partitioning = false)
+            """
+        )
+    except duckdb.Error as error:
+        raise FileRejected(
+            f"unreadable Parquet (truncated or corrupt): {_first_line(error)}"
+        ) from error
+    rows = con.execute("select count(*) from _src").fetchone()[0]
+    return ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, "parquet")
+
+
+# JSON value types (json_type) accepted per contract kind.
+_JSON_TYPES = {
+    TEXT: ("VARCHAR",),
+    INT: ("BIGINT", "UBIGINT"),
+    DECIMAL: ("BIGINT", "UBIGINT", "DOUBLE"),
+    TIMESTAMP: ("VARCHAR",),
+    DATE: ("VARCHAR",),
+    BOOL: ("BOOLEAN",),
+}
+
+
+def read_jsonl(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+    """JSON Lines, read as lines so a broken line is one quarantined row, not a lost file."""
+    if path.stat().st_size == 0:
+        raise FileRejected("empty file (0 bytes)")
+    try:
+        con.execute(
+            f"""
+            create or replace temp table _lines as
+            select row_number() over () as _row_number, line
+            from read_csv({sql_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
+                          header = false, auto_detect = false, delim = '\x1e', quote = '',
+                          escape = '', strict_mode = false, hive_partitioning = false,
+                          encoding = 'utf-8')
+            """
+        )
+    except duckdb.Error as error:
+        raise FileRejected(f"unreadable JSON Lines file: {_first_line(error)}") from error
+    # Invalid lines are kept apart first: DuckDB may evaluate JSON functions on
+    # every row of a projection, and one broken line must not fail the file.
+    con.execute(
+        """
+        create or replace temp table _docs as
+        select _row_number,
+               coalesce(json_valid(line) and starts_with(ltrim(line), '{'), false) as _valid,
+               line
+        from _lines
+        where line is not null and trim(line) <> ''
+        """
+    )
+    keys = {
+        k
+        for (k,) in con.execute(
+            "select distinct unnest(json_keys(line::json)) from _docs where _valid"
+        ).fetchall()
+    }
+    nested = {c.delivered_name.split(".")[0] for c in contract.columns}
+    extra = tuple(sorted(keys - nested - {c.name for c in contract.columns}))
+    selects, type_checks = [], []
+    for column in contract.columns:
+        json_path = "$." + column.delivered_name
+        selects.append(f"json_extract_string(doc, '{json_path}') as \"{column.name}\"")
+        accepted = ", ".join(f"'{t}'" for t in _JSON_TYPES.get(column.kind, ("VARCHAR",)))
+        type_checks.append(
+            f"case when json_type(doc, '{json_path}') not in ({accepted}, 'NULL') "
+            f"then '{column.name}: expected {column.kind}, got ' "
+            f"|| lower(json_type(doc, '{json_path}')) end"
+        )
+    con.execute(
+        f"""
+        create or replace temp table _src as
+        select {", ".join(selects)}, _row_number,
+               nullif(concat_ws('; ', {", ".join(type_checks)}), '') as _pre_reason
+        from (select _row_number, line::json as doc from _docs where _valid)
+        union all
+        select {", ".join("null" for _ in selects)}, _row_number, '{BROKEN_LINE}'
+        from _docs where not _valid
+        """
+    )
+    rows = con.execute("select count(*) from _src").fetchone()[0]
+    present = tuple(c.name for c in contract.columns)
+    return ReadResult(rows, present, (), extra, "utf-8")
+
+
+def read_file(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+    suffix = path.suffix.lower()
+    if contract.file_format == "jsonl":
+        return read_jsonl(con, contract, path)
+    if contract.file_format == "parquet_or_csv" and suffix == ".parquet":
+        return read_parquet(con, contract, path)
+    if suffix == ".csv":
+        return read_csv(con, contract, path)
+    raise FileRejected(f"unexpected file type {suffix or '(none)'} for {contract.table}")

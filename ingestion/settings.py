@@ -1,0 +1,87 @@
+"""Run settings, read once from the environment (marts.md, "Run interface").
+
+One place decides where the warehouse lives: the Dagster resources, the dbt
+profile (through ``YIMEI_DATA_DIR``) and the CLI all take their paths from here.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# A development key lets `make run` work out of the box; it is announced loudly
+# because hashes made with it are not secret.
+DEVELOPMENT_PII_KEY = "yimei-development-key-not-secret"
+
+
+def today_in_shanghai() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: str
+    data_dir: Path
+    as_of: date
+    pii_key: bytes = field(repr=False)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.data_dir / "serving.duckdb"
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.data_dir / "quality"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def landing_is_remote(self) -> bool:
+        return "://" in self.landing_dir
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        key = os.environ.get("YIMEI_PII_KEY")
+        if not key:
+            warnings.warn(
+                "YIMEI_PII_KEY is not set: hashing personal data with the public "
+                "development key. Set YIMEI_PII_KEY in production.",
+                stacklevel=2,
+            )
+            key = DEVELOPMENT_PII_KEY
+        as_of = os.environ.get("YIMEI_AS_OF")
+        settings = cls(
+            landing_dir=os.environ.get("YIMEI_LANDING_DIR", "data/landing"),
+            data_dir=Path(os.environ.get("YIMEI_DATA_DIR", "data")),
+            as_of=date.fromisoformat(as_of) if as_of else today_in_shanghai(),
+            pii_key=key.encode("utf-8"),
+        )
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        return settings.resolved()
+
+    def resolved(self) -> Settings:
+        landing = self.landing_dir
+        if not self.landing_is_remote:
+            landing = str(Path(landing).expanduser().resolve())
+        return replace(self, landing_dir=landing, data_dir=self.data_dir.expanduser().resolve())
+
+    def export(self) -> None:
+        """Publish the settings to the environment so dbt and Dagster code see the same."""
+        os.environ["YIMEI_LANDING_DIR"] = self.landing_dir
+        os.environ["YIMEI_DATA_DIR"] = str(self.data_dir)
+        os.environ["YIMEI_AS_OF"] = self.as_of.isoformat()
+        os.environ.setdefault("YIMEI_PII_KEY", self.pii_key.decode("utf-8"))

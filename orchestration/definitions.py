@@ -1,0 +1,24 @@
+"""The one place that builds the Dagster Definitions (`make ui` and `yimei run` load it)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.feeds.assets import feed_assets
+from orchestration.feeds.schedules import daily_refresh
+from orchestration.governance.assets import governance_checks, publish_gate, serving_database
+from orchestration.resources import warehouse_resource
+from orchestration.transform.assets import yimei_dbt_models
+from orchestration.transform.project import yimei_dbt_project
+
+defs = dg.Definitions(
+    assets=[*feed_assets, yimei_dbt_models, governance_checks, publish_gate, serving_database],
+    schedules=[daily_refresh],
+    resources={
+        "warehouse": warehouse_resource(),
+        "dbt": DbtCliResource(project_dir=yimei_dbt_project),
+    },
+    # One DuckDB file has one writer: steps run one after another, in process.
+    executor=dg.in_process_executor,
+)

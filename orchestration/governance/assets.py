@@ -1,0 +1,128 @@
+"""Governance: GE suites as asset checks, the publish gate, and the serving database.
+
+The governance asset runs every suite once, records findings and rule results,
+and reports one asset check per rule. Checks of blocking rules (GOV-10..13) are
+``blocking``: when one fails, Dagster does not run anything downstream, so the
+gate and the publish step never start and ``serving.duckdb`` is left untouched.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.resources import WarehouseResource
+from orchestration.transform.assets import yimei_dbt_models
+from quality.findings import write_findings, write_rule_results
+from quality.publish import publish
+from quality.rules import RULES
+from quality.runner import Validator, run_blocking_rules, run_entity_rules
+from quality.site import write_summary
+
+FINDINGS = dg.AssetKey(["governance", "findings"])
+RULE_RESULTS = dg.AssetKey(["governance", "rule_results"])
+GATE = dg.AssetKey(["governance", "publish_gate"])
+SERVING = dg.AssetKey(["serving", "database"])
+
+rule_checks = [
+    dg.AssetCheckSpec(
+        name=rule.check_name,
+        asset=RULE_RESULTS,
+        blocking=rule.blocking,
+        description=f"{rule.rule_id} ({rule.severity}, owner {rule.owner}): {rule.title}",
+    )
+    for rule in RULES
+]
+
+
+@dg.multi_asset(
+    name="governance_checks",
+    specs=[
+        dg.AssetSpec(
+            FINDINGS,
+            group_name="governance",
+            kinds={"duckdb", "great_expectations"},
+            deps=list(yimei_dbt_models.keys),
+            description="One row per entity and rule (governance.md).",
+        ),
+        dg.AssetSpec(
+            RULE_RESULTS,
+            group_name="governance",
+            kinds={"duckdb"},
+            deps=[FINDINGS],
+            description="Per run and rule: entities checked and failing, passed.",
+        ),
+    ],
+    check_specs=rule_checks,
+)
+def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    validator = Validator()
+    with warehouse.connect() as con:
+        outcomes = run_entity_rules(con, validator)
+        write_findings(con, outcomes, context.run_id)
+        # Blocking rules run after the findings are written: findings are published too,
+        # so they must pass GOV-10 like every other published table.
+        outcomes |= run_blocking_rules(con, validator, settings.as_of)
+        write_findings(con, {k: v for k, v in outcomes.items() if k >= "GOV-10"}, context.run_id)
+        write_rule_results(con, outcomes, context.run_id)
+        site = write_summary(con, context.run_id, settings.quality_dir)
+        total = con.execute("select count(*) from governance.findings").fetchone()[0]
+    yield dg.MaterializeResult(
+        asset_key=FINDINGS, metadata={"findings": total, "quality_site": str(site)}
+    )
+    yield dg.MaterializeResult(
+        asset_key=RULE_RESULTS,
+        metadata={r: len(o.failing) for r, o in sorted(outcomes.items())},
+    )
+    for rule in RULES:
+        outcome = outcomes[rule.rule_id]
+        yield dg.AssetCheckResult(
+            asset_key=RULE_RESULTS,
+            check_name=rule.check_name,
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "entities_checked": outcome.entities_checked,
+                "entities_failing": len(outcome.failing),
+                "sample": ", ".join(sorted(outcome.failing)[:10]),
+            },
+        )
+
+
+@dg.asset(key=GATE, deps=[RULE_RESULTS], group_name="governance")
+def publish_gate(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Publication is allowed only when this run's blocking rules all passed."""
+    with warehouse.connect(read_only=True) as con:
+        failed = [
+            rule_id
+            for (rule_id,) in con.execute(
+                "select rule_id from governance.rule_results "
+                "where run_id = ? and severity = 'blocking' and not passed order by rule_id",
+                [context.run_id],
+            ).fetchall()
+        ]
+        judged = con.execute(
+            "select count(*) from governance.rule_results "
+            "where run_id = ? and severity = 'blocking'",
+            [context.run_id],
+        ).fetchone()[0]
+    if failed or judged == 0:
+        raise dg.Failure(
+            description=f"publication blocked by {', '.join(failed) or 'missing rule results'}",
+            metadata={"failed_rules": ", ".join(failed)},
+        )
+    return dg.MaterializeResult(metadata={"blocking_rules_passed": judged})
+
+
+@dg.asset(key=SERVING, deps=[GATE], group_name="serving", kinds={"duckdb"})
+def serving_database(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The published, read-only, PII-free database for analysts, BI and reports."""
+    settings = warehouse.settings()
+    tables = publish(settings.warehouse_path, settings.serving_path, context.run_id)
+    return dg.MaterializeResult(
+        metadata={"path": str(settings.serving_path), "tables": ", ".join(tables)}
+    )

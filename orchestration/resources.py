@@ -1,0 +1,43 @@
+"""The one resource every area shares: where the warehouse lives and what day it is."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import dagster as dg
+
+from ingestion.duck import connect
+from ingestion.settings import Settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Paths and run date, from the same environment the dbt profile reads.
+
+    ``data_dir`` is ``YIMEI_DATA_DIR``: the dbt profile builds the DuckDB path
+    from that same variable, so Dagster and dbt always open one file.
+    """
+
+    landing_dir: str
+    data_dir: str
+    as_of: str = ""  # YYYY-MM-DD; empty means today in Asia/Shanghai
+
+    def settings(self) -> Settings:
+        as_of = date.fromisoformat(self.as_of) if self.as_of else None
+        return Settings.from_env(landing_dir=self.landing_dir, data_dir=self.data_dir, as_of=as_of)
+
+    @contextmanager
+    def connect(self, read_only: bool = False):
+        con = connect(self.settings().warehouse_path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def warehouse_resource() -> WarehouseResource:
+    return WarehouseResource(
+        landing_dir=dg.EnvVar("YIMEI_LANDING_DIR"),
+        data_dir=dg.EnvVar("YIMEI_DATA_DIR"),
+        as_of=dg.EnvVar("YIMEI_AS_OF"),
+    )

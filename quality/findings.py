@@ -1,0 +1,106 @@
+"""governance.findings and governance.rule_results (governance.md, "Findings contract")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from quality.rules import RULE_BY_ID
+from quality.runner import RuleOutcome
+
+DDL = """
+create schema if not exists governance;
+create table if not exists governance.findings (
+    rule_id varchar, entity_type varchar, entity_id varchar, clinic_id varchar,
+    severity varchar, detail varchar, run_id varchar, detected_at timestamptz
+);
+create table if not exists governance.rule_results (
+    run_id varchar, rule_id varchar, severity varchar, owner varchar, rule varchar,
+    entities_checked bigint, entities_failing bigint, failure_rate double, passed boolean,
+    checked_at timestamptz
+);
+"""
+
+
+def write_findings(
+    con: duckdb.DuckDBPyConnection, outcomes: dict[str, RuleOutcome], run_id: str
+) -> None:
+    """Replace the findings of the given rules with this run's.
+
+    One entity breaking one rule is one row: the latest run's row is kept, and
+    an entity that no longer breaks a rule drops out of the table.
+    """
+    con.execute(DDL)
+    detected_at = datetime.now(UTC)
+    rows = [
+        (
+            rule_id,
+            RULE_BY_ID[rule_id].entity_type,
+            entity_id,
+            clinic_id,
+            RULE_BY_ID[rule_id].severity,
+            detail,
+            run_id,
+            detected_at,
+        )
+        for rule_id, outcome in sorted(outcomes.items())
+        for entity_id, (clinic_id, detail) in sorted(outcome.failing.items())
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "rule_id",
+            "entity_type",
+            "entity_id",
+            "clinic_id",
+            "severity",
+            "detail",
+            "run_id",
+            "detected_at",
+        ],
+    )
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            "delete from governance.findings where rule_id in (select unnest(?))",
+            [sorted(outcomes)],
+        )
+        con.register("_new_findings", frame)
+        con.execute("insert into governance.findings select * from _new_findings")
+        con.unregister("_new_findings")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def write_rule_results(
+    con: duckdb.DuckDBPyConnection, outcomes: dict[str, RuleOutcome], run_id: str
+) -> None:
+    con.execute(DDL)
+    checked_at = datetime.now(UTC)
+    for rule_id, outcome in sorted(outcomes.items()):
+        rule = RULE_BY_ID[rule_id]
+        failing = len(outcome.failing)
+        checked = max(outcome.entities_checked, failing)
+        con.execute(
+            "delete from governance.rule_results where run_id = ? and rule_id = ?",
+            [run_id, rule_id],
+        )
+        con.execute(
+            "insert into governance.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                rule_id,
+                rule.severity,
+                rule.owner,
+                rule.title,
+                checked,
+                failing,
+                failing / checked if checked else 0.0,
+                outcome.passed,
+                checked_at,
+            ],
+        )

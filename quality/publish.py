@@ -1,0 +1,59 @@
+"""Write-audit-publish: copy the checked marts into a new serving database file,
+then rename it over ``serving.duckdb``.
+
+The rename is atomic on one file system, so a reader sees the old file or the
+new one, never a mix; a reader holding the old file open keeps reading it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from ingestion.duck import sql_literal
+from quality.published import PUBLISHED_TABLES
+
+
+def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
+    """Returns the published tables. Raises (leaving serving untouched) on any error."""
+    serving_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = serving_path.with_name(f".{serving_path.name}.{run_id}.tmp")
+    staging.unlink(missing_ok=True)
+    published = []
+    try:
+        con = duckdb.connect(str(staging))
+        try:
+            con.execute(f"attach {sql_literal(str(warehouse_path))} as wh (read_only)")
+            for table in PUBLISHED_TABLES:
+                schema, name = table.split(".")
+                con.execute(f"create schema if not exists {schema}")
+                con.execute(f"create table {table} as select * from wh.{table}")
+                _copy_comments(con, schema, name)
+                published.append(table)
+            con.execute("detach wh")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(staging, serving_path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return published
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """dbt persists model and column descriptions as comments; BI tools show them."""
+    comment = con.execute(
+        "select comment from duckdb_tables() where database_name = 'wh' "
+        "and schema_name = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if comment and comment[0]:
+        con.execute(f"comment on table {schema}.{table} is {sql_literal(comment[0])}")
+    for column, text in con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = 'wh' "
+        "and schema_name = ? and table_name = ? and comment is not null",
+        [schema, table],
+    ).fetchall():
+        con.execute(f'comment on column {schema}.{table}."{column}" is {sql_literal(text)}')

@@ -1,0 +1,326 @@
+"""Run the governance suites against the warehouse and collect rule outcomes.
+
+Great Expectations is the enforcing layer: every pass/fail below comes from a GX
+validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
+11579), so suites run on pandas frames, and nothing large is loaded whole:
+
+- entity rules (GOV-01..09) validate compact fact tables built by dbt (an id,
+  the clinic, one boolean and one reason per rule), streamed from DuckDB in
+  Arrow record batches of ``BATCH_ROWS`` rows, one GX validation per batch;
+- table rules (GOV-11, GOV-12) validate one profile row per table or feed whose
+  aggregates DuckDB computes (row and distinct-key counts, latest timestamp,
+  smallest amount, partition lag and volume);
+- GOV-10 and GOV-13 validate the published tables themselves, batch by batch.
+See quality/README.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from quality import suites
+from quality.published import FACT_TABLES, PUBLISHED_TABLES
+from quality.rules import RULE_BY_ID, RULES
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+import great_expectations as gx  # noqa: E402  (analytics must be off before import)
+
+log = logging.getLogger(__name__)
+BATCH_ROWS = 1_000_000
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    entities_checked: int = 0
+    failing: dict[str, tuple[str | None, str]] = field(
+        default_factory=dict
+    )  # id -> (clinic, detail)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+
+@dataclass(frozen=True)
+class EntityTarget:
+    """A fact table whose rows are the entities of one or more finding rules."""
+
+    table: str
+    entity_column: str
+    clinic_column: str
+    suite: gx.ExpectationSuite
+
+    def reason_columns(self) -> list[str]:
+        return [e.meta["reason_column"] for e in self.suite.expectations]
+
+    def sql(self) -> str:
+        rule_columns = [e.column for e in self.suite.expectations]
+        columns = [self.entity_column, self.clinic_column, *rule_columns, *self.reason_columns()]
+        return f"select {', '.join(dict.fromkeys(columns))} from {self.table}"
+
+
+ENTITY_TARGETS = (
+    EntityTarget(
+        "intermediate.int_clinic_licence_verification",
+        "clinic_id",
+        "clinic_id",
+        suites.build_clinic_licence_suite(),
+    ),
+    EntityTarget(
+        "intermediate.int_order_compliance",
+        "order_id",
+        "clinic_id",
+        suites.build_order_compliance_suite(),
+    ),
+    EntityTarget(
+        "intermediate.int_review_verification",
+        "review_id",
+        "clinic_id",
+        suites.build_review_verification_suite(),
+    ),
+    EntityTarget(
+        "intermediate.int_complaint_response",
+        "review_id",
+        "clinic_id",
+        suites.build_complaint_response_suite(),
+    ),
+)
+
+
+class Validator:
+    """One ephemeral GX context per run; one dataframe asset per validated table."""
+
+    def __init__(self) -> None:
+        self.context = gx.get_context(mode="ephemeral")
+        self.source = self.context.data_sources.add_pandas("warehouse")
+        self._definitions: dict[str, object] = {}
+
+    def validate(
+        self, name: str, frame: pd.DataFrame, suite: gx.ExpectationSuite, index: list[str]
+    ):
+        if name not in self._definitions:
+            asset = self.source.add_dataframe_asset(name)
+            self._definitions[name] = asset.add_batch_definition_whole_dataframe("batch")
+        batch = self._definitions[name].get_batch(batch_parameters={"dataframe": frame})
+        return batch.validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index},
+        )
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pd.DataFrame]:
+    reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+    for batch in reader:
+        yield batch.to_pandas()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def run_entity_rules(
+    con: duckdb.DuckDBPyConnection, validator: Validator
+) -> dict[str, RuleOutcome]:
+    """GOV-01..09: every failing row of a fact table is one finding."""
+    outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if not r.blocking}
+    for target in ENTITY_TARGETS:
+        index = [target.entity_column, target.clinic_column, *target.reason_columns()]
+        index = list(dict.fromkeys(index))
+        for frame in _batches(con, target.sql()):
+            result = validator.validate(target.table.split(".")[-1], frame, target.suite, index)
+            for item in result.results:
+                meta = item.expectation_config.meta
+                outcome = outcomes[meta["rule_id"]]
+                outcome.entities_checked += int(item.result.get("element_count", len(frame)))
+                for row in item.result.get("unexpected_index_list") or []:
+                    detail = row.get(meta["reason_column"]) or RULE_BY_ID[meta["rule_id"]].title
+                    outcome.failing[str(row[target.entity_column])] = (
+                        row.get(target.clinic_column),
+                        str(detail),
+                    )
+    return outcomes
+
+
+def _record_table_failures(result, outcome_by_rule: dict[str, RuleOutcome], entity: str) -> None:
+    for item in result.results:
+        meta = item.expectation_config.meta
+        if not item.success:
+            outcome = outcome_by_rule[meta["rule_id"]]
+            outcome.failing.setdefault(entity, (None, meta.get("detail", "")))
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
+    schema, table = qualified.split(".")
+    return [
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+            "and data_type = 'VARCHAR' order by column_index",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def _personal_data(con, validator, outcome: RuleOutcome) -> None:
+    """GOV-10: every text column of every published table, batch by batch."""
+    for table in PUBLISHED_TABLES:
+        if not _table_exists(con, table):
+            continue
+        columns = _text_columns(con, table)
+        outcome.entities_checked += 1
+        if not columns:
+            continue
+        suite = suites.build_personal_data_suite(table, columns)
+        sql = f"select {', '.join(columns)} from {table}"
+        for frame in _batches(con, sql):
+            result = validator.validate(f"pii_{table}", frame, suite, [])
+            _record_table_failures(result, {"GOV-10": outcome}, table)
+
+
+def _profile_sql(con, table: str, key: tuple[str, ...], run_end: datetime) -> str:
+    schema, name = table.split(".")
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() where schema_name = ? "
+        "and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    times = [c for c, t in columns if t.startswith("TIMESTAMP")]
+    amounts = [
+        c
+        for c, t in columns
+        if (t.startswith("DECIMAL") or t in ("DOUBLE", "BIGINT", "INTEGER", "HUGEINT"))
+        and any(w in c for w in ("gmv", "amount", "paid", "spend", "price"))
+        and "growth" not in c
+        and "rate" not in c
+        and "share" not in c
+    ]
+    latest = f"greatest({', '.join(f'max({c})::timestamp' for c in times)})" if times else "null"
+    smallest = f"least({', '.join(f'min({c})' for c in amounts)})" if amounts else "null"
+    unresolved = "0"
+    if name == "int_order_compliance":
+        unresolved = (
+            "(select count(*) from intermediate.int_order_compliance o "
+            "where o.clinic_id not in (select clinic_id from raw.clinics) "
+            "or (o.doctor_id is not null "
+            "and o.doctor_id not in (select doctor_id from raw.doctors)) "
+            "or o.procedure_code not in (select procedure_code from reference.procedures))"
+        )
+    key_expr = "(" + ", ".join(key) + ")" if len(key) > 1 else key[0]
+    return f"""
+        select '{table}' as table_name, count(*) as row_count,
+               count(distinct {key_expr}) as distinct_key_count,
+               coalesce(date_diff('second', timestamp '{run_end:%Y-%m-%d %H:%M:%S}',
+                                  {latest}) / 3600.0, 0) as hours_after_run_end,
+               coalesce({smallest}, 0)::double as min_amount,
+               {unresolved} as unresolved_references
+        from {table}
+    """
+
+
+def _integrity(con, validator, outcome: RuleOutcome, as_of: date) -> None:
+    """GOV-11 on marts and fact tables. Governance tables are excluded from the
+    timestamp bound: their timestamps record when the run happened, not data."""
+    run_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    tables = {
+        **FACT_TABLES,
+        **{t: k for t, k in PUBLISHED_TABLES.items() if t.startswith("marts.")},
+    }
+    profiles = [
+        con.execute(_profile_sql(con, t, k, run_end)).df()
+        for t, k in tables.items()
+        if _table_exists(con, t)
+    ]
+    frame = pd.concat(profiles, ignore_index=True)
+    outcome.entities_checked += len(frame)
+    result = validator.validate(
+        "table_profiles", frame, suites.build_table_integrity_suite(), ["table_name"]
+    )
+    for item in result.results:
+        for row in item.result.get("unexpected_index_list") or []:
+            outcome.failing.setdefault(
+                row["table_name"], (None, item.expectation_config.meta["detail"])
+            )
+
+
+FEED_STATUS_SQL = """
+with feeds as (
+    select unnest(['registry', 'clinics', 'orders', 'reviews']) as feed
+),
+newest as (
+    select feed, max(dt) as newest_dt from audit.partition_loads group by feed
+),
+orders_parts as (
+    select dt, rows_loaded from audit.partition_loads where feed = 'orders'
+),
+orders_volume as (
+    select
+        n.newest_dt,
+        any_value(o.rows_loaded) filter (where o.dt = n.newest_dt) as newest_rows,
+        median(o.rows_loaded) filter (
+            where o.dt >= n.newest_dt - interval 28 days and o.dt < n.newest_dt
+        ) as median_rows,
+        count(*) filter (
+            where o.dt >= n.newest_dt - interval 28 days and o.dt < n.newest_dt
+        ) as earlier_partitions
+    from newest n cross join orders_parts o
+    where n.feed = 'orders'
+    group by n.newest_dt
+)
+select
+    f.feed,
+    n.newest_dt,
+    date_diff('day', n.newest_dt, ?::date) as days_behind,
+    case when f.feed = 'orders' and v.earlier_partitions >= 7 and v.median_rows > 0
+         then v.newest_rows / v.median_rows end as volume_ratio
+from feeds f
+left join newest n using (feed)
+left join orders_volume v on f.feed = 'orders'
+order by f.feed
+"""
+
+
+def _freshness(con, validator, outcome: RuleOutcome, as_of: date) -> None:
+    frame = con.execute(FEED_STATUS_SQL, [as_of]).df()
+    outcome.entities_checked += len(frame)
+    result = validator.validate("feed_status", frame, suites.build_feed_freshness_suite(), ["feed"])
+    for item in result.results:
+        for row in item.result.get("unexpected_index_list") or []:
+            outcome.failing.setdefault(
+                f"feed:{row['feed']}", (None, item.expectation_config.meta["detail"])
+            )
+
+
+def _small_cells(con, validator, outcome: RuleOutcome) -> None:
+    table = "marts.persona_segments"
+    outcome.entities_checked += 1
+    for frame in _batches(con, f"select buyers from {table}"):
+        result = validator.validate(
+            "persona_segments", frame, suites.build_persona_segments_suite(), []
+        )
+        _record_table_failures(result, {"GOV-13": outcome}, table)
+
+
+def run_blocking_rules(
+    con: duckdb.DuckDBPyConnection, validator: Validator, as_of: date
+) -> dict[str, RuleOutcome]:
+    """GOV-10..13, judged on whole tables and feeds."""
+    outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if r.blocking}
+    _personal_data(con, validator, outcomes["GOV-10"])
+    _integrity(con, validator, outcomes["GOV-11"], as_of)
+    _freshness(con, validator, outcomes["GOV-12"], as_of)
+    _small_cells(con, validator, outcomes["GOV-13"])
+    return outcomes

@@ -1,0 +1,156 @@
+"""Great Expectations suites for the governance rules, as pure functions.
+
+Each ``build_<table>_suite()`` returns a GX 1.x suite of typed expectation
+classes. Every expectation carries its rule id, owner and severity in ``meta``;
+the runner (quality/runner.py) turns failing rows into findings through those
+tags, so a suite is the single statement of what a rule enforces.
+"""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from quality.rules import RULE_BY_ID
+
+# GOV-10 patterns: a mainland mobile number, an IPv4 address, a UUID-form device id.
+PHONE_PATTERN = r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)"
+IPV4_PATTERN = r"(^|[^0-9.])([0-9]{1,3}\.){3}[0-9]{1,3}([^0-9.]|$)"
+DEVICE_ID_PATTERN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+PERSONAL_DATA_PATTERNS = {
+    "phone": PHONE_PATTERN,
+    "ipv4": IPV4_PATTERN,
+    "device_id": DEVICE_ID_PATTERN,
+}
+
+
+def _meta(rule_id: str, **extra) -> dict:
+    rule = RULE_BY_ID[rule_id]
+    return {"rule_id": rule_id, "owner": rule.owner, "severity": rule.severity, **extra}
+
+
+def _must_be_true(column: str, rule_id: str, reason_column: str) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeInSet(
+        column=column, value_set=[True], meta=_meta(rule_id, reason_column=reason_column)
+    )
+
+
+def build_clinic_licence_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_clinic_licence_verification",
+        expectations=[_must_be_true("licence_verified", "GOV-01", "licence_verification_reason")],
+    )
+
+
+def build_order_compliance_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_order_compliance",
+        expectations=[
+            _must_be_true("licence_valid_at_service", "GOV-02", "licence_reason"),
+            _must_be_true("department_in_scope", "GOV-03", "department_reason"),
+            _must_be_true("practitioner_in_scope", "GOV-04", "practitioner_reason"),
+            _must_be_true("product_registered", "GOV-05", "product_reason"),
+            _must_be_true("price_transparent", "GOV-08", "price_reason"),
+        ],
+    )
+
+
+def build_review_verification_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_review_verification",
+        expectations=[
+            _must_be_true("review_verified", "GOV-06", "verification_reason"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="manipulation_flagged",
+                value_set=[False],
+                meta=_meta("GOV-07", reason_column="manipulation_reason"),
+            ),
+        ],
+    )
+
+
+def build_complaint_response_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_complaint_response",
+        expectations=[_must_be_true("replied_within_48h", "GOV-09", "reply_reason")],
+    )
+
+
+def build_personal_data_suite(table: str, text_columns: list[str]) -> gx.ExpectationSuite:
+    """GOV-10 for one published table: no text column holds personal data in clear."""
+    return gx.ExpectationSuite(
+        name=f"personal_data__{table}",
+        expectations=[
+            gxe.ExpectColumnValuesToNotMatchRegex(
+                column=column,
+                regex=pattern,
+                meta=_meta("GOV-10", table=table, detail=f"clear-text {kind} in {table}.{column}"),
+            )
+            for column in text_columns
+            for kind, pattern in PERSONAL_DATA_PATTERNS.items()
+        ],
+    )
+
+
+def build_table_integrity_suite(hours_after_run_end_allowed: float = 0.0) -> gx.ExpectationSuite:
+    """GOV-11 on one profile row per published or fact table (computed in DuckDB)."""
+    return gx.ExpectationSuite(
+        name="table_integrity",
+        expectations=[
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="row_count",
+                column_B="distinct_key_count",
+                meta=_meta("GOV-11", detail="duplicate keys"),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="hours_after_run_end",
+                max_value=hours_after_run_end_allowed,
+                meta=_meta("GOV-11", detail="timestamp after the end of the run date"),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="min_amount", min_value=0, meta=_meta("GOV-11", detail="negative amount")
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="unresolved_references",
+                max_value=0,
+                meta=_meta("GOV-11", detail="order with unresolved clinic, doctor or procedure"),
+            ),
+        ],
+    )
+
+
+def build_feed_freshness_suite() -> gx.ExpectationSuite:
+    """GOV-12 on one status row per feed (newest partition, its lag and volume)."""
+    return gx.ExpectationSuite(
+        name="feed_freshness",
+        expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="newest_dt", meta=_meta("GOV-12", detail="no complete partition loaded")
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="days_behind",
+                max_value=2,
+                meta=_meta("GOV-12", detail="newest complete partition older than 2 days"),
+            ),
+            # volume_ratio is NULL while fewer than 7 earlier partitions exist: not judged.
+            gxe.ExpectColumnValuesToBeBetween(
+                column="volume_ratio",
+                min_value=0.5,
+                max_value=2.0,
+                meta=_meta("GOV-12", detail="newest orders partition volume outside 50%..200%"),
+            ),
+        ],
+    )
+
+
+def build_persona_segments_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="persona_segments",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(
+                column="buyers",
+                min_value=10,
+                meta=_meta("GOV-13", detail="persona cell with fewer than 10 buyers"),
+            )
+        ],
+    )

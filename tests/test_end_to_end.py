@@ -1,0 +1,96 @@
+"""`yimei run` on a small generated landing zone, checked against the manifest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+PUBLISHED = [
+    "marts.market_monthly",
+    "marts.procedure_price_index",
+    "marts.clinic_scorecard",
+    "marts.persona_segments",
+    "marts.travel_flows",
+    "marts.channel_funnel",
+    "governance.findings",
+    "governance.rule_results",
+]
+
+
+@pytest.fixture(scope="module")
+def serving(published):
+    result = published["result"]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    con = duckdb.connect(str(published["data_dir"] / "serving.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def test_run_prints_a_summary(published, serving):
+    out = published["result"].stdout
+    for text in ("Ingested this run", "GOV-01", "GOV-13", "Published:", "Quality site:"):
+        assert text in out
+    assert (published["data_dir"] / "quality" / "index.html").exists()
+
+
+def test_every_published_table_is_present_and_non_empty(serving):
+    tables = {
+        f"{s}.{t}"
+        for s, t in serving.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    }
+    assert set(PUBLISHED) <= tables
+    for table in PUBLISHED:
+        assert serving.execute(f"select count(*) from {table}").fetchone()[0] > 0, table
+    # nothing but marts and governance is published
+    assert {t.split(".")[0] for t in tables} == {"marts", "governance"}
+
+
+def test_findings_match_the_injected_violations(published, serving):
+    manifest = published["manifest"]
+    for rule_id, truth in sorted(manifest["violations"].items()):
+        found = {
+            r[0]
+            for r in serving.execute(
+                "select entity_id from governance.findings where rule_id = ?", [rule_id]
+            ).fetchall()
+        }
+        assert truth["entity_ids"], f"{rule_id}: the generator injected nothing"
+        assert found == set(truth["entity_ids"]), (
+            rule_id,
+            sorted(set(truth["entity_ids"]) - found)[:5],
+            sorted(found - set(truth["entity_ids"]))[:5],
+        )
+
+
+def test_blocking_rules_passed_and_were_recorded(serving):
+    results = dict(
+        serving.execute(
+            "select rule_id, passed from governance.rule_results where severity = 'blocking'"
+        ).fetchall()
+    )
+    assert results == {"GOV-10": True, "GOV-11": True, "GOV-12": True, "GOV-13": True}
+
+
+def test_market_monthly_matches_the_manifest_truth(published, serving):
+    expected = {
+        (row["month"], row["city"]): (row["orders"], row["buyers"], Decimal(row["gmv"]))
+        for row in published["manifest"]["truth"]["market_monthly"]
+    }
+    actual = defaultdict(lambda: [0, 0, Decimal("0")])
+    for month, city, orders, gmv in serving.execute(
+        "select month, city, sum(orders), sum(gmv) from marts.market_monthly group by all"
+    ).fetchall():
+        actual[(month.isoformat(), city)] = [int(orders), None, Decimal(str(gmv))]
+    assert set(actual) == set(expected)
+    for key, (orders, _buyers, gmv) in expected.items():
+        assert actual[key][0] == orders, key
+        assert abs(actual[key][2] - gmv) < Decimal("0.01"), key
+
+
+def test_persona_cells_are_never_small(serving):
+    assert serving.execute(
+        "select count(*) from marts.persona_segments where buyers < 10"
+    ).fetchone()[0] == 0
