@@ -14,8 +14,8 @@ import great_expectations.expectations as gxe
 from quality.rules import RULE_BY_ID
 
 # GOV-10 patterns: a mainland mobile number, an IPv4 address, a UUID-form device id.
-PHONE_PATTERN = r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)"
-IPV4_PATTERN = r"(^|[^0-9.])([0-9]{1,3}\.){3}[0-9]{1,3}([^0-9.]|$)"
+PHONE_PATTERN = r"(?:^|[^0-9])1[3-9][0-9]{9}(?:[^0-9]|$)"
+IPV4_PATTERN = r"(?:^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:[^0-9.]|$)"
 DEVICE_ID_PATTERN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 PERSONAL_DATA_PATTERNS = {
     "phone": PHONE_PATTERN,

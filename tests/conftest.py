@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from generator import SampleConfig, generate
 
 AS_OF = date(2026, 11, 23)

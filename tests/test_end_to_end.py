@@ -39,7 +39,9 @@ def test_run_prints_a_summary(published, serving):
 def test_every_published_table_is_present_and_non_empty(serving):
     tables = {
         f"{s}.{t}"
-        for s, t in serving.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        for s, t in serving.execute(
+            "select schema_name, table_name from duckdb_tables()"
+        ).fetchall()
     }
     assert set(PUBLISHED) <= tables
     for table in PUBLISHED:
@@ -91,6 +93,9 @@ def test_market_monthly_matches_the_manifest_truth(published, serving):
 
 
 def test_persona_cells_are_never_small(serving):
-    assert serving.execute(
-        "select count(*) from marts.persona_segments where buyers < 10"
-    ).fetchone()[0] == 0
+    assert (
+        serving.execute("select count(*) from marts.persona_segments where buyers < 10").fetchone()[
+            0
+        ]
+        == 0
+    )

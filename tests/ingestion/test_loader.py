@@ -77,9 +77,12 @@ def test_every_bad_delivery_ends_as_expected(loaded):
 
 def test_quarantine_says_why_and_audit_adds_up(loaded):
     con, _, _, _ = loaded
-    assert con.execute(
-        "select count(*) from audit.quarantine where reason is null or reason = ''"
-    ).fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from audit.quarantine where reason is null or reason = ''"
+        ).fetchone()[0]
+        == 0
+    )
     mismatched = con.execute(
         "select source_file from audit.load_audit "
         "where file_status <> 'quarantined' and rows_read <> rows_loaded + rows_quarantined"

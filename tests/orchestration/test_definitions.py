@@ -6,7 +6,15 @@ import dagster as dg
 
 from orchestration.definitions import defs
 
-RAW_TABLES = ["clinics", "doctors", "orders", "reviews", "institutions", "practitioners", "products"]
+RAW_TABLES = [
+    "clinics",
+    "doctors",
+    "orders",
+    "reviews",
+    "institutions",
+    "practitioners",
+    "products",
+]
 MARTS = [
     "market_monthly",
     "procedure_price_index",
@@ -34,7 +42,9 @@ def test_definitions_validate():
 def test_graph_runs_from_every_raw_table_to_serving():
     graph = _graph()
     serving = dg.AssetKey(["serving", "database"])
-    upstream = graph.upstream_key_closure(serving) if hasattr(graph, "upstream_key_closure") else None
+    upstream = (
+        graph.upstream_key_closure(serving) if hasattr(graph, "upstream_key_closure") else None
+    )
     if upstream is None:
         upstream = set()
         frontier = {serving}

@@ -1,0 +1,55 @@
+"""Write-audit-publish: the serving file is swapped atomically; open readers keep reading."""
+
+from __future__ import annotations
+
+import duckdb
+
+from quality.publish import publish
+from quality.published import PUBLISHED_TABLES
+
+
+def _warehouse(path, value: int):
+    con = duckdb.connect(str(path))
+    for table in PUBLISHED_TABLES:
+        schema = table.split(".")[0]
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create or replace table {table} as select {value} as v")
+    con.execute("comment on table marts.market_monthly is 'GMV by month'")
+    con.close()
+
+
+def test_publish_replaces_the_file_and_open_readers_keep_reading(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, 1)
+    assert publish(warehouse, serving, "run1") == list(PUBLISHED_TABLES)
+    reader = duckdb.connect(str(serving), read_only=True)
+    assert reader.execute("select v from marts.market_monthly").fetchone() == (1,)
+    _warehouse(warehouse, 2)
+    publish(warehouse, serving, "run2")
+    # the reader still sees the version it opened, without error
+    assert reader.execute("select v from marts.market_monthly").fetchone() == (1,)
+    reader.close()
+    fresh = duckdb.connect(str(serving), read_only=True)
+    assert fresh.execute("select v from marts.market_monthly").fetchone() == (2,)
+    assert fresh.execute(
+        "select comment from duckdb_tables() where table_name = 'market_monthly'"
+    ).fetchone() == ("GMV by month",)
+    assert not list(tmp_path.glob(".serving*.tmp"))
+
+
+def test_a_failed_publish_leaves_serving_unchanged(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, 1)
+    publish(warehouse, serving, "run1")
+    before = serving.read_bytes()
+    con = duckdb.connect(str(warehouse))
+    con.execute("drop table marts.channel_funnel")
+    con.close()
+    try:
+        publish(warehouse, serving, "run2")
+    except duckdb.Error:
+        pass
+    else:
+        raise AssertionError("publishing an incomplete warehouse must fail")
+    assert serving.read_bytes() == before
+    assert not list(tmp_path.glob(".serving*.tmp"))
