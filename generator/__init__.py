@@ -1,0 +1,15 @@
+"""Sample feed generator: a realistic, deterministic 医美 landing zone with known truth.
+
+    from generator import SampleConfig, generate
+    manifest = generate(Path("data/landing"), SampleConfig(seed=42, as_of=date(2026, 11, 23)))
+
+The manifest lists every partition, every injected governance violation (the
+exact failing entities per GOV-01..09 rule), every bad delivery and how the
+warehouse must treat it, the rows each raw table must receive, and market
+totals to check the marts against.
+"""
+
+from generator.config import SampleConfig, cli_args, config_from_args
+from generator.core import generate
+
+__all__ = ["SampleConfig", "cli_args", "config_from_args", "generate"]
