@@ -1,0 +1,136 @@
+with
+
+orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+age_bands as (
+
+    select * from {{ ref('age_bands') }}
+
+),
+
+-- the persona describes the last 365 days, per buyer and clinic city
+recent_orders as (
+
+    select * from orders
+    where completed_in_last_365_days
+
+),
+
+-- age and gender as of the buyer's latest completed order in the city
+latest_order_in_city as (
+
+    select
+        user_id,
+        clinic_city,
+        buyer_gender,
+        buyer_birth_year,
+        extract(year from completed_date) - buyer_birth_year as age_at_completion
+    from recent_orders
+    qualify
+        row_number() over (
+            partition by user_id, clinic_city
+            order by completed_at desc, order_id desc
+        ) = 1
+
+),
+
+aged as (
+
+    select
+        latest_order_in_city.user_id,
+        latest_order_in_city.clinic_city,
+        latest_order_in_city.buyer_gender,
+        latest_order_in_city.age_at_completion,
+        case
+            when latest_order_in_city.buyer_birth_year is null then 'unknown'
+            else coalesce(age_bands.age_band, 'unknown')
+        end as age_band
+    from latest_order_in_city
+    left join age_bands
+        -- an empty bound is open; the band without bounds is `unknown`, taken when no birth year
+        on
+            (age_bands.min_age is not null or age_bands.max_age is not null)
+            and (age_bands.min_age is null or latest_order_in_city.age_at_completion >= age_bands.min_age)
+            and (age_bands.max_age is null or latest_order_in_city.age_at_completion <= age_bands.max_age)
+
+),
+
+category_orders as (
+
+    select
+        user_id,
+        clinic_city,
+        category,
+        count(*) as category_orders,
+        sum(gmv_amount) as category_spend
+    from recent_orders
+    group by user_id, clinic_city, category
+
+),
+
+-- most completed orders in the city; ties go to the higher spend, then the category name
+favourite_category as (
+
+    select
+        user_id,
+        clinic_city,
+        category as favourite_category
+    from category_orders
+    qualify
+        row_number() over (
+            partition by user_id, clinic_city
+            order by category_orders desc, category_spend desc, category asc
+        ) = 1
+
+),
+
+city_totals as (
+
+    select
+        user_id,
+        clinic_city,
+        count(*) as city_orders,
+        sum(gmv_amount) as city_spend,
+        count(case when channel = 'app' then 1 end) as orders_app,
+        count(case when channel = 'mini_program' then 1 end) as orders_mini_program,
+        count(case when channel = 'live_stream' then 1 end) as orders_live_stream,
+        count(case when channel = 'video_consult' then 1 end) as orders_video_consult,
+        count(case when channel = 'offline_referral' then 1 end) as orders_offline_referral
+    from recent_orders
+    group by user_id, clinic_city
+
+),
+
+final as (
+
+    select
+        city_totals.user_id,
+        city_totals.clinic_city,
+        aged.age_band,
+        aged.age_at_completion,
+        aged.buyer_gender,
+        favourite_category.favourite_category,
+        city_totals.city_orders,
+        city_totals.city_spend,
+        city_totals.orders_app,
+        city_totals.orders_mini_program,
+        city_totals.orders_live_stream,
+        city_totals.orders_video_consult,
+        city_totals.orders_offline_referral
+    from city_totals
+    inner join aged
+        on
+            city_totals.user_id = aged.user_id
+            and city_totals.clinic_city is not distinct from aged.clinic_city
+    inner join favourite_category
+        on
+            city_totals.user_id = favourite_category.user_id
+            and city_totals.clinic_city is not distinct from favourite_category.clinic_city
+
+)
+
+select * from final

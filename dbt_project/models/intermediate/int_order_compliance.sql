@@ -1,0 +1,343 @@
+{%- set normal = "'正常'" -%}
+
+with
+
+orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+clinics as (
+
+    select * from {{ ref('stg_platform__clinics') }}
+
+),
+
+doctors as (
+
+    select * from {{ ref('stg_platform__doctors') }}
+
+),
+
+institutions as (
+
+    select * from {{ ref('stg_registry__institutions') }}
+
+),
+
+approved_departments as (
+
+    select * from {{ ref('int_institutions__approved_departments') }}
+
+),
+
+practitioners as (
+
+    select * from {{ ref('stg_registry__practitioners') }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_registry__products') }}
+
+),
+
+procedures as (
+
+    select * from {{ ref('procedures') }}
+
+),
+
+department_scopes as (
+
+    select * from {{ ref('department_scopes') }}
+
+),
+
+mandatory_fee_items as (
+
+    select * from {{ ref('mandatory_fee_items') }}
+
+),
+
+mandatory_items_by_category as (
+
+    select
+        category,
+        array_agg(fee_item order by fee_item) as mandatory_fee_items
+    from mandatory_fee_items
+    group by category
+
+),
+
+-- everything the checks look at, one row per completed order
+order_context as (
+
+    select
+        orders.order_id,
+        orders.clinic_id,
+        orders.doctor_id,
+        orders.user_id,
+        orders.procedure_code,
+        orders.category,
+        orders.department,
+        orders.completed_at,
+        orders.completed_date,
+        orders.completed_in_last_90_days,
+        orders.paid_amount,
+        orders.list_price,
+        orders.product_registration_no,
+        orders.device_serial,
+        orders.fee_items_json,
+        clinics.clinic_id is not null as clinic_listed,
+        clinics.license_no,
+        institutions.license_no is not null as licence_registered,
+        institutions.licence_status,
+        institutions.status_updated_on as licence_status_updated_on,
+        institutions.valid_from as licence_valid_from,
+        institutions.valid_to as licence_valid_to,
+        {{ status_as_of('institutions.licence_status', 'institutions.status_updated_on', 'orders.completed_date') }}
+            as licence_status_at_service,
+        approved_departments.department is not null as department_approved,
+        doctors.doctor_id is not null as doctor_listed,
+        doctors.practitioner_license_no,
+        practitioners.practitioner_license_no is not null as practitioner_registered,
+        practitioners.practitioner_status,
+        practitioners.status_updated_on as practitioner_status_updated_on,
+        {{ status_as_of(
+            'practitioners.practitioner_status', 'practitioners.status_updated_on', 'orders.completed_date'
+        ) }} as practitioner_status_at_service,
+        practitioners.practice_scope,
+        -- 执业范围 permits the department, or a 美容主诊医师 qualified for exactly this department
+        department_scopes.department is not null
+        or coalesce(
+            practitioners.is_chief_aesthetic_physician and practitioners.chief_specialty = orders.department, false
+        ) as practice_permits_department,
+        procedures.required_product_category,
+        procedures.accepts_optional_product,
+        procedures.requires_device_serial,
+        products.registration_no is not null as product_found,
+        products.product_category,
+        products.product_status,
+        products.approved_on as product_approved_on,
+        products.valid_to as product_valid_to,
+        mandatory_items_by_category.mandatory_fee_items
+
+    from orders
+
+    left join clinics
+        on orders.clinic_id = clinics.clinic_id
+
+    left join institutions
+        on clinics.license_no = institutions.license_no
+
+    left join approved_departments
+        on
+            institutions.license_no = approved_departments.license_no
+            and orders.department = approved_departments.department
+
+    left join doctors
+        on orders.doctor_id = doctors.doctor_id
+
+    left join practitioners
+        on doctors.practitioner_license_no = practitioners.practitioner_license_no
+
+    left join department_scopes
+        on
+            orders.department = department_scopes.department
+            and practitioners.practice_scope = department_scopes.practice_scope
+
+    left join procedures
+        on orders.procedure_code = procedures.procedure_code
+
+    left join products
+        on orders.product_registration_no = products.registration_no
+
+    left join mandatory_items_by_category
+        on orders.category = mandatory_items_by_category.category
+
+),
+
+-- fee_items arrives as JSON text (json_* and list functions: DuckDB)
+fee_items_parsed as (
+
+    select
+        *,
+        case
+            when json_valid(fee_items_json) and json_type(fee_items_json) = 'OBJECT'
+                then json_keys(fee_items_json)
+        end as fee_item_keys,
+        case
+            when json_valid(fee_items_json) and json_type(fee_items_json) = 'OBJECT'
+                then json_extract(fee_items_json, '$.*')
+        end as fee_item_values
+    from order_context
+
+),
+
+fee_items_checked as (
+
+    select
+        *,
+        fee_item_values is not null
+        and coalesce(
+            list_bool_and(
+                list_transform(
+                    fee_item_values, fee_value -> json_type(fee_value) in ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')
+                )
+            ),
+            true
+        ) as fee_items_are_numbers,
+        list_filter(
+            coalesce(mandatory_fee_items, []), fee_item -> not list_contains(coalesce(fee_item_keys, []), fee_item)
+        ) as missing_fee_items
+    from fee_items_parsed
+
+),
+
+fee_items_totalled as (
+
+    select
+        *,
+        case
+            when fee_items_are_numbers
+                then coalesce(
+                        list_sum(list_transform(fee_item_values, fee_value -> cast(fee_value as decimal(18, 2)))), 0
+                    )
+        end as fee_items_total
+    from fee_items_checked
+
+),
+
+-- one reason per rule, the first failing condition in the order of docs/rules.md; null = passes
+reasons as (
+
+    select
+        *,
+
+        -- GOV-02 licence valid at service time
+        case
+            when not clinic_listed then 'clinic not in the latest CRM snapshot'
+            when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
+            when completed_date is null then 'no completion date'
+            when licence_status_at_service != {{ normal }}
+                then 'licence ' || licence_status
+                    || coalesce(' since ' || cast(licence_status_updated_on as varchar), '')
+            when completed_date < licence_valid_from or completed_date > licence_valid_to
+                then 'completed ' || cast(completed_date as varchar) || ' outside licence validity '
+                    || coalesce(cast(licence_valid_from as varchar), '') || '..'
+                    || coalesce(cast(licence_valid_to as varchar), '')
+        end as licence_reason,
+
+        -- GOV-03 department in scope of the licence
+        case
+            when not clinic_listed then 'clinic not in the latest CRM snapshot'
+            when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
+            when not department_approved then 'department ' || department || ' not approved for the licence'
+        end as department_reason,
+
+        -- GOV-04 practitioner in scope
+        case
+            when doctor_id is null then 'no doctor assigned'
+            when not doctor_listed then 'doctor ' || doctor_id || ' not in the latest CRM snapshot'
+            when practitioner_license_no is null then 'doctor declared no practitioner licence'
+            when not practitioner_registered
+                then 'practitioner licence ' || practitioner_license_no || ' not in registry'
+            when completed_date is null then 'no completion date'
+            when practitioner_status_at_service != {{ normal }}
+                then 'practitioner ' || practitioner_status
+                    || coalesce(' since ' || cast(practitioner_status_updated_on as varchar), '')
+            when not practice_permits_department
+                then 'practice scope ' || coalesce(practice_scope, '(none)') || ' does not permit ' || department
+        end as practitioner_reason,
+
+        -- GOV-05 registered product and device serial
+        coalesce(
+            case
+                when required_product_category is not null
+                    then
+                        case
+                            when product_registration_no is null then 'product registration missing'
+                            when not product_found then 'product ' || product_registration_no || ' not in registry'
+                            when product_category != required_product_category
+                                then 'product ' || product_registration_no || ' is ' || product_category
+                                    || ', expected ' || required_product_category
+                            when product_status != '有效'
+                                then 'product ' || product_registration_no || ' ' || product_status
+                            when completed_date > product_valid_to
+                                then 'product ' || product_registration_no || ' expired on '
+                                    || cast(product_valid_to as varchar)
+                            when completed_date < product_approved_on
+                                then 'product ' || product_registration_no || ' not approved before '
+                                    || cast(product_approved_on as varchar)
+                        end
+                -- a product is optional (P02): one that is carried must still be registered and valid
+                when accepts_optional_product and product_registration_no is not null
+                    then
+                        case
+                            when not product_found then 'product ' || product_registration_no || ' not in registry'
+                            when product_status != '有效'
+                                then 'product ' || product_registration_no || ' ' || product_status
+                            when completed_date > product_valid_to
+                                then 'product ' || product_registration_no || ' expired on '
+                                    || cast(product_valid_to as varchar)
+                        end
+            end,
+            case when requires_device_serial and device_serial is null then 'device serial missing' end
+        ) as product_reason,
+
+        -- GOV-08 price transparency
+        case
+            when not fee_items_are_numbers then 'fee_items is not a JSON object of numbers'
+            when abs(fee_items_total - paid_amount) > 1.00
+                then 'fee items sum to ' || cast(fee_items_total as varchar)
+                    || ', paid ' || cast(paid_amount as varchar)
+            when len(missing_fee_items) > 0
+                then 'missing mandatory fee items: ' || array_to_string(missing_fee_items, ', ')
+            when paid_amount > list_price
+                then 'paid ' || cast(paid_amount as varchar) || ' exceeds list price ' || cast(list_price as varchar)
+        end as price_reason
+
+    from fee_items_totalled
+
+),
+
+final as (
+
+    select
+        order_id,
+        clinic_id,
+        doctor_id,
+        user_id,
+        procedure_code,
+        category,
+        department,
+        completed_at,
+        completed_date,
+        completed_in_last_90_days,
+        paid_amount,
+        licence_reason is null as licence_valid_at_service,
+        licence_reason,
+        department_reason is null as department_in_scope,
+        department_reason,
+        practitioner_reason is null as practitioner_in_scope,
+        practitioner_reason,
+        product_reason is null as product_registered,
+        product_reason,
+        price_reason is null as price_transparent,
+        price_reason,
+        -- the one definition of an order finding: fails any of GOV-02..05 or GOV-08
+        (
+            licence_reason is null
+            and department_reason is null
+            and practitioner_reason is null
+            and product_reason is null
+            and price_reason is null
+        ) as is_compliant
+    from reasons
+
+)
+
+select * from final

@@ -1,0 +1,82 @@
+with
+
+orders as (
+
+    select * from {{ ref('stg_orders__orders') }}
+
+),
+
+clinics as (
+
+    select * from {{ ref('stg_platform__clinics') }}
+
+),
+
+procedures as (
+
+    select * from {{ ref('procedures') }}
+
+),
+
+cities as (
+
+    select * from {{ ref('cities') }}
+
+),
+
+enriched as (
+
+    select
+        orders.order_id,
+        orders.user_id,
+        orders.clinic_id,
+        orders.doctor_id,
+        orders.procedure_code,
+        orders.product_registration_no,
+        orders.device_serial,
+        orders.buyer_gender,
+        orders.buyer_birth_year,
+        orders.buyer_city,
+        orders.channel,
+        orders.order_status,
+        orders.fee_items_json,
+        orders.list_price,
+        orders.paid_amount,
+        orders.is_completed,
+        orders.is_paid,
+        orders.is_refunded,
+        orders.is_cancelled,
+        orders.created_date,
+        orders.created_month,
+        orders.completed_date,
+        orders.completed_month,
+        orders.created_at,
+        orders.paid_at,
+        orders.completed_at,
+        orders.updated_at,
+        clinics.city as clinic_city,
+        cities.province as clinic_province,
+        cities.city_tier as clinic_city_tier,
+        procedures.procedure_name,
+        procedures.category,
+        procedures.department,
+        -- the one definition of a traveller order: completed, and booked outside the buyer's
+        -- home city (an unknown home city is not counted as travelling)
+        orders.is_completed and coalesce(orders.buyer_city != clinics.city, false) as is_traveller,
+        -- the one definition of what an order adds to GMV: completed orders only
+        case when orders.is_completed then orders.paid_amount else 0 end as gmv_amount
+
+    from orders
+
+    left join clinics
+        on orders.clinic_id = clinics.clinic_id
+
+    left join procedures
+        on orders.procedure_code = procedures.procedure_code
+
+    left join cities
+        on clinics.city = cities.city
+
+)
+
+select * from enriched

@@ -1,0 +1,85 @@
+with
+
+reviews as (
+
+    select * from {{ ref('stg_reviews__reviews') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders__enriched') }}
+
+),
+
+manipulation as (
+
+    select * from {{ ref('int_reviews__manipulation') }}
+
+),
+
+-- GOV-06: the first failing condition, in the order of docs/rules.md; null = verified
+verification as (
+
+    select
+        reviews.review_id,
+        case
+            when orders.order_id is null then 'order unknown'
+            when orders.user_id != reviews.user_id then 'order belongs to another user'
+            when orders.clinic_id != reviews.clinic_id then 'order belongs to another clinic'
+            when not orders.is_completed then 'order not completed (' || orders.order_status || ')'
+            when orders.completed_at is null or reviews.created_at <= orders.completed_at
+                then 'written before the procedure was completed'
+            when reviews.created_at > {{ dbt.dateadd('day', 90, 'orders.completed_at') }}
+                then 'written more than 90 days after completion'
+            when reviews.receipt_count < 1 then 'no receipt attached'
+        end as verification_reason
+    from reviews
+    left join orders
+        on reviews.order_id = orders.order_id
+
+),
+
+final as (
+
+    select
+        reviews.review_id,
+        reviews.order_id,
+        reviews.user_id,
+        reviews.clinic_id,
+        reviews.created_at,
+        reviews.created_date,
+        verification.verification_reason is null as review_verified,
+        verification.verification_reason,
+        manipulation.review_id is not null as manipulation_flagged,
+        manipulation.manipulation_reason,
+        -- the one definition of a verified review, the only kind that counts in scores
+        verification.verification_reason is null and manipulation.review_id is null as counts_in_scores,
+        reviews.score_doctor,
+        reviews.score_process,
+        reviews.score_environment,
+        reviews.score_effect_match,
+        reviews.score_value,
+        -- mean of the scores the reviewer gave
+        (
+            coalesce(reviews.score_doctor, 0) + coalesce(reviews.score_process, 0)
+            + coalesce(reviews.score_environment, 0) + coalesce(reviews.score_effect_match, 0)
+            + coalesce(reviews.score_value, 0)
+        ) / nullif(
+            case when reviews.score_doctor is null then 0 else 1 end
+            + case when reviews.score_process is null then 0 else 1 end
+            + case when reviews.score_environment is null then 0 else 1 end
+            + case when reviews.score_effect_match is null then 0 else 1 end
+            + case when reviews.score_value is null then 0 else 1 end,
+            0
+        ) as score_overall,
+        reviews.is_complaint
+    from reviews
+    inner join verification
+        on reviews.review_id = verification.review_id
+    left join manipulation
+        on reviews.review_id = manipulation.review_id
+
+)
+
+select * from final

@@ -1,0 +1,89 @@
+with
+
+orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+procedures as (
+
+    select * from {{ ref('procedures') }}
+
+),
+
+cities as (
+
+    select * from {{ ref('cities') }}
+
+),
+
+monthly as (
+
+    select
+        completed_month as month,
+        clinic_city as city,
+        procedure_code,
+        count(*) as orders,
+        count(distinct user_id) as buyers,
+        sum(gmv_amount) as gmv,
+        count(case when is_traveller then 1 end) as traveller_orders
+    from orders
+    group by completed_month, clinic_city, procedure_code
+
+),
+
+-- growth compares with the row of the shifted month itself (not lag()), so a month without
+-- sales in between gives no growth instead of comparing with an older month
+with_growth as (
+
+    select
+        monthly.month,
+        monthly.city,
+        monthly.procedure_code,
+        monthly.orders,
+        monthly.buyers,
+        monthly.gmv,
+        monthly.traveller_orders,
+        (monthly.gmv - previous_month.gmv) / nullif(previous_month.gmv, 0) as gmv_mom_growth,
+        (monthly.gmv - previous_year.gmv) / nullif(previous_year.gmv, 0) as gmv_yoy_growth
+    from monthly
+    left join monthly as previous_month
+        on
+            monthly.city = previous_month.city
+            and monthly.procedure_code = previous_month.procedure_code
+            and cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date) = previous_month.month
+    left join monthly as previous_year
+        on
+            monthly.city = previous_year.city
+            and monthly.procedure_code = previous_year.procedure_code
+            and cast({{ dbt.dateadd('month', -12, 'monthly.month') }} as date) = previous_year.month
+
+),
+
+final as (
+
+    select
+        with_growth.month,
+        with_growth.city,
+        cities.province,
+        with_growth.procedure_code,
+        procedures.procedure_name,
+        procedures.category,
+        with_growth.orders,
+        with_growth.buyers,
+        with_growth.gmv,
+        cast(with_growth.gmv / with_growth.orders as decimal(14, 2)) as avg_paid,
+        cast(with_growth.gmv_mom_growth as double) as gmv_mom_growth,
+        cast(with_growth.gmv_yoy_growth as double) as gmv_yoy_growth,
+        with_growth.traveller_orders,
+        cast(with_growth.traveller_orders as double) / with_growth.orders as traveller_share
+    from with_growth
+    left join procedures
+        on with_growth.procedure_code = procedures.procedure_code
+    left join cities
+        on with_growth.city = cities.city
+
+)
+
+select * from final

@@ -1,0 +1,65 @@
+with
+
+orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+procedures as (
+
+    select * from {{ ref('procedures') }}
+
+),
+
+-- quantile_cont is DuckDB (percentile_cont ... within group elsewhere)
+city_prices as (
+
+    select
+        completed_month as month,
+        clinic_city as city,
+        procedure_code,
+        count(*) as orders,
+        quantile_cont(paid_amount, 0.5) as median_paid,
+        quantile_cont(paid_amount, 0.25) as p25_paid,
+        quantile_cont(paid_amount, 0.75) as p75_paid
+    from orders
+    group by completed_month, clinic_city, procedure_code
+
+),
+
+national_prices as (
+
+    select
+        completed_month as month,
+        procedure_code,
+        quantile_cont(paid_amount, 0.5) as national_median_paid
+    from orders
+    group by completed_month, procedure_code
+
+),
+
+final as (
+
+    select
+        city_prices.month,
+        city_prices.city,
+        city_prices.procedure_code,
+        procedures.procedure_name,
+        procedures.category,
+        city_prices.orders,
+        cast(city_prices.median_paid as decimal(12, 2)) as median_paid,
+        cast(city_prices.p25_paid as decimal(12, 2)) as p25_paid,
+        cast(city_prices.p75_paid as decimal(12, 2)) as p75_paid,
+        cast(national_prices.national_median_paid as decimal(12, 2)) as national_median_paid
+    from city_prices
+    left join national_prices
+        on
+            city_prices.month = national_prices.month
+            and city_prices.procedure_code = national_prices.procedure_code
+    left join procedures
+        on city_prices.procedure_code = procedures.procedure_code
+
+)
+
+select * from final
