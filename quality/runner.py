@@ -31,6 +31,7 @@ from quality.rules import RULE_BY_ID, RULES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402  (analytics must be off before import)
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 1_000_000
@@ -100,6 +101,8 @@ class Validator:
 
     def __init__(self) -> None:
         self.context = gx.get_context(mode="ephemeral")
+        # Progress bars are for notebooks; in the pipeline they only flood the log.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("warehouse")
         self._definitions: dict[str, object] = {}
 
@@ -163,6 +166,11 @@ def _record_table_failures(result, outcome_by_rule: dict[str, RuleOutcome], enti
             outcome.failing.setdefault(entity, (None, meta.get("detail", "")))
 
 
+# Dagster run ids are UUIDs, the same form as a device id: they identify pipeline
+# runs, never a person, so GOV-10 does not scan them.
+PIPELINE_ID_COLUMNS = ("run_id",)
+
+
 def _text_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
     schema, table = qualified.split(".")
     return [
@@ -172,6 +180,7 @@ def _text_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
             "and data_type = 'VARCHAR' order by column_index",
             [schema, table],
         ).fetchall()
+        if name not in PIPELINE_ID_COLUMNS
     ]
 
 

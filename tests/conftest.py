@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from generator import SampleConfig, generate
 
 AS_OF = date(2026, 11, 23)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import polars as pl
 import pytest
 
 from ingestion.contract import FEEDS
 from ingestion.duck import connect
 from ingestion.loader import load_feed
 from tests.conftest import TEST_PII_KEY
-
-PHONE = re.compile(r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)")
-IPV4 = re.compile(r"(^|[^0-9.])([0-9]{1,3}\.){3}[0-9]{1,3}([^0-9.]|$)")
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def load_all(con, landing, run_id):
@@ -96,21 +94,48 @@ def test_quarantine_says_why_and_audit_adds_up(loaded):
         assert audited == con.execute(f"select count(*) from raw.{table}").fetchone()[0]
 
 
+def delivered_personal_values(landing) -> set[str]:
+    """Every clear-text phone, IP and device id the landing zone delivered."""
+    values: set[str] = set()
+    for path in sorted(landing.glob("orders/dt=*/part-*")):
+        try:
+            frame = (
+                pl.read_parquet(path, columns=["buyer_phone"])
+                if path.suffix == ".parquet"
+                else pl.read_csv(path, columns=["buyer_phone"], infer_schema=False)
+            )
+        except Exception:  # a truncated or renamed-column delivery: quarantined whole
+            continue
+        values.update(v for v in frame["buyer_phone"].cast(pl.Utf8) if v)
+    for path in sorted(landing.glob("reviews/dt=*/part-*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            values.update(str(record[k]) for k in ("ip", "device_id") if record.get(k))
+    return values
+
+
 def test_no_clear_text_personal_data_anywhere(loaded):
-    con, _, _, _ = loaded
+    """Scan every text column of the warehouse for every delivered phone, IP and device id."""
+    con, landing, _, _ = loaded
+    clear = delivered_personal_values(landing)
+    assert len(clear) > 1000
+    con.execute("create or replace temp table _clear (value varchar)")
+    con.executemany("insert into _clear values (?)", [[v] for v in sorted(clear)])
     columns = con.execute(
         "select schema_name, table_name, column_name from duckdb_columns() "
-        "where data_type = 'VARCHAR' and database_name = current_database()"
+        "where data_type = 'VARCHAR' and database_name = current_database() "
+        "and not internal and schema_name <> 'temp'"
     ).fetchall()
-    assert columns
+    assert len(columns) > 20
     for schema, table, column in columns:
-        values = con.execute(f'select distinct "{column}" from {schema}.{table}').fetchall()
-        for (value,) in values:
-            if value is None:
-                continue
-            assert not PHONE.search(value), (schema, table, column, value[:60])
-            assert not IPV4.search(value), (schema, table, column, value[:60])
-            assert not UUID.search(value), (schema, table, column, value[:60])
+        leaked = con.execute(
+            f'select d.v, c.value from (select distinct "{column}" as v from {schema}.{table}) d '
+            "join _clear c on contains(d.v, c.value) limit 1"
+        ).fetchall()
+        assert not leaked, (schema, table, column, leaked)
     hashes = con.execute("select buyer_phone_hash from raw.orders limit 5").fetchall()
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for (h,) in hashes)
 
