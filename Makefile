@@ -47,6 +47,7 @@ run: sample
 
 lint: setup
 	$(BIN)/ruff check .
+	mkdir -p .lint-data
 	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models
 
 test: lint

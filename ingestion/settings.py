@@ -77,7 +77,8 @@ class Settings:
         landing = self.landing_dir
         if not self.landing_is_remote:
             landing = str(Path(landing).expanduser().resolve())
-        return replace(self, landing_dir=landing, data_dir=self.data_dir.expanduser().resolve())
+        data_dir = Path(self.data_dir).expanduser().resolve()
+        return replace(self, landing_dir=landing, data_dir=data_dir)
 
     def export(self) -> None:
         """Publish the settings to the environment so dbt and Dagster code see the same."""

@@ -7,6 +7,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.feeds.assets import feed_assets
 from orchestration.feeds.schedules import daily_refresh
+from orchestration.feeds.sensors import landing_success_markers
 from orchestration.governance.assets import governance_checks, publish_gate, serving_database
 from orchestration.resources import warehouse_resource
 from orchestration.transform.assets import yimei_dbt_models
@@ -15,6 +16,7 @@ from orchestration.transform.project import yimei_dbt_project
 defs = dg.Definitions(
     assets=[*feed_assets, yimei_dbt_models, governance_checks, publish_gate, serving_database],
     schedules=[daily_refresh],
+    sensors=[landing_success_markers],
     resources={
         "warehouse": warehouse_resource(),
         "dbt": DbtCliResource(project_dir=yimei_dbt_project),

@@ -55,15 +55,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    dagster_home = settings.data_dir / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home))
+    from yimei_cli.pipeline import use_dagster_home
+
+    use_dagster_home(_settings(args))
     os.chdir(REPO_ROOT)
-    os.execvp(
-        "dagster",
+    # The dagster command installed beside this interpreter (.venv/bin), PATH or not.
+    dagster = str(Path(sys.executable).parent / "dagster")
+    os.execv(
+        dagster,
         [
-            "dagster",
+            dagster,
             "dev",
             "-m",
             "orchestration.definitions",
@@ -78,6 +79,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries (dagster, great_expectations) set their own loggers to INFO; their records
+    # reach this handler by propagation, so the handler itself filters.
+    logging.root.handlers[0].setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="yimei", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -11,18 +11,28 @@ from ingestion.duck import connect
 from ingestion.settings import Settings
 
 
+def use_dagster_home(settings: Settings) -> None:
+    """`yimei run` and `make ui` share one Dagster instance under the data dir, so the UI
+    shows the runs. An empty dagster.yaml means: keep everything in that folder."""
+    home = settings.data_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+
+
 def run_pipeline(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    dagster_home = settings.data_dir / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    # Runs land in the same instance `make ui` shows.
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home))
+    use_dagster_home(settings)
     from orchestration.definitions import defs  # after settings.export(): resources read env
 
     started = time.monotonic()
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        # The console shows warnings and errors; every event is kept in the instance for the UI.
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     elapsed = time.monotonic() - started
     failed_steps = [
         event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"

@@ -1,6 +1,5 @@
 """One multi-asset per feed: each landed table is an asset under ``raw/``."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -6,7 +6,6 @@ and reports one asset check per rule. Checks of blocking rules (GOV-10..13) are
 gate and the publish step never start and ``serving.duckdb`` is left untouched.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets, downstream of the raw ingestion assets."""
 
-from __future__ import annotations
 
 import json
 from collections.abc import Mapping

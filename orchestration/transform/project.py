@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtProject
 
 from ingestion.settings import DBT_PROJECT_DIR
+
+# dagster-dbt runs the `dbt` found on PATH. dbt is installed beside this interpreter
+# (`.venv/bin`), which is not on PATH when `.venv/bin/yimei` is called directly.
+_interpreter_bin = str(Path(sys.executable).parent)
+if _interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _interpreter_bin + os.pathsep + os.environ.get("PATH", "")
 
 yimei_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
