@@ -118,7 +118,8 @@ def build_checked(
     pii_key: bytes,
     references: dict[str, str] | None = None,
 ) -> None:
-    """Create temp table ``_checked`` from ``_src``.
+    """Create temp table ``_checked`` from ``_src``; ``_file`` (the index of the file a
+    row came from) is carried through.
 
     ``references`` maps a column to a one-column table of known values; a value
     that does not resolve makes the row invalid (GOV-11: unresolvable orders are
@@ -168,7 +169,7 @@ def build_checked(
             select s.*, {reason} as _reason
             from _src s {" ".join(joins)}
         )
-        select {", ".join(selects)}, s._row_number, s._reason,
+        select {", ".join(selects)}, s._file, s._row_number, s._reason,
                case when s._reason is not null and s._reason <> '{BROKEN_LINE}'
                     then to_json(struct_pack({", ".join(record)}))::varchar end as _record
         from judged s

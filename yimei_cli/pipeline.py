@@ -13,10 +13,13 @@ from ingestion.settings import Settings
 
 def use_dagster_home(settings: Settings) -> None:
     """`yimei run` and `make ui` share one Dagster instance under the data dir, so the UI
-    shows the runs. An empty dagster.yaml means: keep everything in that folder."""
+    shows the runs. Its dagster.yaml keeps everything in that folder and turns telemetry
+    off: yimei runs without network access."""
     home = settings.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     os.environ.setdefault("DAGSTER_HOME", str(home))
 
 
