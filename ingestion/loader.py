@@ -408,30 +408,54 @@ def _chunks(
         yield chunk
 
 
-def load_feed(
-    con: duckdb.DuckDBPyConnection, landing_dir: str, feed: str, pii_key: bytes, run_id: str
-) -> FeedLoadResult:
-    """Load every complete partition of a feed that is new or was re-sent."""
+def known_deliveries(con: duckdb.DuckDBPyConnection, feed: str) -> dict[date, tuple[str, int]]:
+    """dt -> (fingerprint, deliveries) of every partition of a feed loaded so far."""
     ensure_schema(con)
-    result = FeedLoadResult(feed=feed)
-    known = {
+    return {
         dt: (fingerprint, deliveries)
         for dt, fingerprint, deliveries in con.execute(
             "select dt, fingerprint, deliveries from audit.partition_loads where feed = ?", [feed]
         ).fetchall()
     }
-    pending = []
-    for partition in list_partitions(landing_dir, feed):
-        if not partition.complete:
-            # Still being written upstream: never read a partition without _SUCCESS.
-            result.partitions_skipped_incomplete.append(partition.dt)
-            continue
-        previous = known.get(partition.dt)
-        if previous is not None and previous[0] == partition.quick_fingerprint():
-            result.partitions_unchanged += 1
-            continue
-        pending.append((partition, previous))
-    for chunk in _chunks(pending):
+
+
+def pending_partitions(
+    partitions: list[Partition], known: dict[date, tuple[str, int]]
+) -> list[Partition]:
+    """Complete partitions that are new or were re-sent since they were loaded.
+
+    A partition without `_SUCCESS` is still being written upstream and is never read.
+    """
+    return [
+        p
+        for p in partitions
+        if p.complete and (p.dt not in known or known[p.dt][0] != p.quick_fingerprint())
+    ]
+
+
+def load_feed(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: str,
+    feed: str,
+    pii_key: bytes,
+    run_id: str,
+    delivery_dates: set[date] | None = None,
+) -> FeedLoadResult:
+    """Load every complete partition of a feed that is new or was re-sent, or only those
+    among ``delivery_dates`` (the Dagster partitions of a run) when given."""
+    result = FeedLoadResult(feed=feed)
+    known = known_deliveries(con, feed)
+    partitions = [
+        p
+        for p in list_partitions(landing_dir, feed)
+        if delivery_dates is None or p.dt in delivery_dates
+    ]
+    pending = pending_partitions(partitions, known)
+    result.partitions_skipped_incomplete = [p.dt for p in partitions if not p.complete]
+    result.partitions_unchanged = (
+        len(partitions) - len(pending) - len(result.partitions_skipped_incomplete)
+    )
+    for chunk in _chunks([(p, known.get(p.dt)) for p in pending]):
         staged = load_partitions(con, chunk, pii_key, run_id)
         for partition, previous in chunk:
             (result.partitions_replaced if previous else result.partitions_loaded).append(

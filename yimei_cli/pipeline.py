@@ -4,45 +4,95 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import date
 
 import dagster as dg
 
 from ingestion.duck import connect
+from ingestion.landing import list_partitions
+from ingestion.loader import known_deliveries, pending_partitions
 from ingestion.settings import Settings
+
+# The console shows warnings and errors; every event is kept in the instance for the UI.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def use_dagster_home(settings: Settings) -> None:
     """`yimei run` and `make ui` share one Dagster instance under the data dir, so the UI
-    shows the runs. Its dagster.yaml keeps everything in that folder and turns telemetry
-    off: yimei runs without network access."""
+    shows the runs. Its dagster.yaml keeps everything in that folder, turns telemetry
+    off (yimei runs without network access) and lets one run at a time write the
+    warehouse: DuckDB has a single writer."""
     home = settings.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        config.write_text(
+            "telemetry:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n",
+            encoding="utf-8",
+        )
     os.environ.setdefault("DAGSTER_HOME", str(home))
 
 
+def pending_ranges(settings: Settings, feed: str) -> list[tuple[date, date]]:
+    """Ranges of delivery dates of a feed to ingest: complete and new or re-sent."""
+    from orchestration.feeds.partitions import FIRST_DELIVERY_DATE, delivery_ranges
+
+    con = connect(settings.warehouse_path)
+    try:
+        known = known_deliveries(con, feed)
+    finally:
+        con.close()
+    first = date.fromisoformat(FIRST_DELIVERY_DATE)
+    complete = [p for p in list_partitions(settings.landing_dir, feed) if p.complete]
+    for p in complete:
+        if p.dt < first:
+            print(f"  {p.key}: before the first delivery date {first}, not loaded")
+    complete = [p for p in complete if p.dt >= first]
+    pending = {p.dt for p in pending_partitions(complete, known)}
+    return delivery_ranges([p.dt for p in complete], pending)
+
+
 def run_pipeline(settings: Settings) -> int:
+    """Ingest every pending range of every feed (one Dagster run each), then build, check
+    and publish (one run): the same jobs the sensors and the schedule launch."""
     use_dagster_home(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     from orchestration.definitions import defs  # after settings.export(): resources read env
+    from orchestration.feeds.assets import FEED_ORDER, ingest_jobs
+    from orchestration.feeds.partitions import range_tags
+    from orchestration.jobs import build_and_publish_job
 
     started = time.monotonic()
-    job = defs.resolve_implicit_global_asset_job_def()
+    ingest_run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
-        # The console shows warnings and errors; every event is kept in the instance for the UI.
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        for feed in FEED_ORDER:
+            job = defs.resolve_job_def(ingest_jobs[feed].name)
+            for start, end in pending_ranges(settings, feed):
+                result = job.execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    run_config=QUIET_CONSOLE,
+                    tags=range_tags(start, end),
+                )
+                ingest_run_ids.append(result.run_id)
+                if not result.success:
+                    return _failed(settings, result, ingest_run_ids, started)
+        result = defs.resolve_job_def(build_and_publish_job.name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
         )
-    elapsed = time.monotonic() - started
+    if result.success:
+        print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)
+        return 0
+    return _failed(settings, result, ingest_run_ids, started)
+
+
+def _failed(settings: Settings, result, ingest_run_ids: list[str], started: float) -> int:
     failed_steps = [
         event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"
     ]
-    blocked_rules = print_summary(settings, result.run_id, elapsed)
-    if result.success:
-        return 0
+    blocked_rules = print_summary(
+        settings, ingest_run_ids, result.run_id, time.monotonic() - started
+    )
     if blocked_rules:
         print(
             f"\nPUBLICATION BLOCKED by {', '.join(blocked_rules)}: "
@@ -68,7 +118,9 @@ def _query(settings: Settings, sql: str, params: list | None = None) -> list[tup
         con.close()
 
 
-def print_summary(settings: Settings, run_id: str, elapsed: float) -> list[str]:
+def print_summary(
+    settings: Settings, ingest_run_ids: list[str], run_id: str, elapsed: float
+) -> list[str]:
     print(f"\nyimei run {run_id} (as of {settings.as_of}, {elapsed:.0f} s)")
     print(f"  landing:   {settings.landing_dir}")
     print(f"  warehouse: {settings.warehouse_path}")
@@ -76,8 +128,8 @@ def print_summary(settings: Settings, run_id: str, elapsed: float) -> list[str]:
         settings,
         "select table_name, sum(rows_loaded), sum(rows_quarantined), count(*) "
         "filter (where file_status = 'quarantined') from audit.load_audit "
-        "where run_id = ? and table_name is not null group by 1 order by 1",
-        [run_id],
+        "where run_id in (select unnest(?)) and table_name is not null group by 1 order by 1",
+        [ingest_run_ids],
     )
     print("\nIngested this run (rows loaded / rows quarantined / files rejected):")
     for table, loaded, quarantined, rejected in loads:

@@ -1,14 +1,20 @@
-"""One multi-asset per feed: each landed table is an asset under ``raw/``."""
+"""One multi-asset per feed: each landed table is an asset under ``raw/``, partitioned
+by delivery date. A run loads the partitions of its range that are complete and new
+or re-sent; everything else in the range is left as it is."""
 
+from datetime import date
 
 import dagster as dg
 
 from ingestion.contract import FEEDS
 from ingestion.loader import load_feed
+from orchestration.feeds.partitions import delivery_dates
 from orchestration.resources import WarehouseResource
 
 # Orders are resolved against the CRM at ingestion (GOV-11): the CRM loads first.
-FEED_DEPS = {"orders": [dg.AssetKey(["raw", "clinics"]), dg.AssetKey(["raw", "doctors"])]}
+FEED_DEPS = {"orders": ["clinics", "doctors"]}
+# The order in which `yimei run` ingests the feeds.
+FEED_ORDER = ("clinics", "registry", "reviews", "orders")
 
 
 def raw_key(table: str) -> dg.AssetKey:
@@ -21,18 +27,31 @@ def build_feed_asset(feed: str) -> dg.AssetsDefinition:
             raw_key(contract.table),
             group_name="raw",
             kinds={"duckdb"},
-            deps=FEED_DEPS.get(feed, []),
+            # An order resolves against the whole CRM loaded so far, not one day of it.
+            deps=[
+                dg.AssetDep(raw_key(t), partition_mapping=dg.AllPartitionMapping())
+                for t in FEED_DEPS.get(feed, [])
+            ],
+            partitions_def=delivery_dates,
             description=f"Raw `{contract.table}` rows of the `{feed}` feed that passed the "
             "contract (feeds.md); rejected rows are in audit.quarantine.",
         )
         for contract in FEEDS[feed]
     ]
 
-    @dg.multi_asset(name=f"ingest_{feed}", specs=specs)
+    @dg.multi_asset(
+        name=f"ingest_{feed}",
+        specs=specs,
+        # A range of delivery dates (a backfill, a first load) is one run, one pass.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings()
+        requested = {date.fromisoformat(key) for key in context.partition_keys}
         with warehouse.connect() as con:
-            result = load_feed(con, settings.landing_dir, feed, settings.pii_key, context.run_id)
+            result = load_feed(
+                con, settings.landing_dir, feed, settings.pii_key, context.run_id, requested
+            )
         context.log.info(
             "%s: %d partitions loaded, %d replaced, %d unchanged, %d incomplete skipped",
             feed,
@@ -49,6 +68,7 @@ def build_feed_asset(feed: str) -> dg.AssetsDefinition:
                     "rows_quarantined": result.rows_quarantined.get(contract.table, 0),
                     "partitions_loaded": len(result.partitions_loaded),
                     "partitions_replaced": len(result.partitions_replaced),
+                    "partitions_unchanged": result.partitions_unchanged,
                     "partitions_incomplete_skipped": len(result.partitions_skipped_incomplete),
                 },
             )
@@ -56,4 +76,14 @@ def build_feed_asset(feed: str) -> dg.AssetsDefinition:
     return ingest
 
 
-feed_assets = [build_feed_asset(feed) for feed in FEEDS]
+feed_assets = {feed: build_feed_asset(feed) for feed in FEEDS}
+
+ingest_jobs = {
+    feed: dg.define_asset_job(
+        f"ingest_{feed}_job",
+        selection=dg.AssetSelection.assets(assets_def),
+        partitions_def=delivery_dates,
+        description=f"Load delivered `{feed}` partitions into raw (one run per range).",
+    )
+    for feed, assets_def in feed_assets.items()
+}

@@ -1,0 +1,20 @@
+"""The jobs `yimei run`, the sensors and the schedule launch.
+
+Ingestion runs per feed over ranges of delivery dates (orchestration/feeds); the
+rest of the graph (dbt, governance checks, the publish gate, serving) is
+unpartitioned and runs as one job after ingestion.
+"""
+
+import dagster as dg
+
+from orchestration.feeds.assets import ingest_jobs
+
+RAW_GROUP = "raw"
+
+build_and_publish_job = dg.define_asset_job(
+    "build_check_publish",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
+    description="dbt build, the governance suites, and the publish gate and serving database.",
+)
+
+__all__ = ["build_and_publish_job", "ingest_jobs"]
