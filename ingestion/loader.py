@@ -161,9 +161,10 @@ def _read_file(
             file_status="ignored",
             file_reason="not a file of this feed",
         )
+    local = file.fetch()
     staged = StagedFile(index, partition, file, contract, file.sha256())
     try:
-        result = read_file(con, contract, file.path)
+        result = read_file(con, contract, local)
     except FileRejected as rejected:
         staged.file_status, staged.file_reason = "quarantined", str(rejected)
         return staged

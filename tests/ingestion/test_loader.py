@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import shutil
+import time
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from ingestion.contract import FEEDS
@@ -153,3 +158,109 @@ def test_reload_is_a_no_op(loaded):
     after = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in before}
     assert after == before
     assert con.execute("select count(*) from audit.quarantine").fetchone()[0] == quarantine_before
+
+
+def _delivered_rows(path) -> int | None:
+    """Data rows in one landed file, counted without the loader; None if unreadable."""
+    try:
+        if path.suffix == ".parquet":
+            return pq.ParquetFile(path).metadata.num_rows
+        if path.suffix == ".jsonl":
+            return sum(1 for line in path.read_bytes().splitlines() if line.strip())
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig") if _is_utf8(raw) else raw.decode("gb18030")
+        return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+    except Exception:
+        return None
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_loaded_plus_quarantined_rows_are_the_rows_delivered(loaded):
+    con, landing, _, _ = loaded
+    audited = con.execute(
+        "select source_file, rows_loaded, rows_quarantined, file_status from audit.load_audit"
+    ).fetchall()
+    assert audited
+    for source_file, rows_loaded, rows_quarantined, file_status in audited:
+        delivered = _delivered_rows(landing / source_file)
+        if file_status == "quarantined":
+            # rejected whole: one quarantine row names the file, no row of it is loaded
+            assert rows_loaded == 0
+            continue
+        assert delivered == rows_loaded + rows_quarantined, source_file
+
+
+def _copy_landing(landing, target):
+    shutil.copytree(landing, target)
+    return target
+
+
+def test_a_resent_partition_replaces_the_earlier_delivery(small_landing, tmp_path):
+    landing = _copy_landing(small_landing[0], tmp_path / "landing")
+    con = connect(tmp_path / "warehouse.duckdb")
+    load_all(con, landing, "first")
+    partition = sorted((landing / "reviews").glob("dt=*/_SUCCESS"))[-2].parent
+    dt = partition.name[3:]
+    part = partition / "part-0000.jsonl"
+    lines = part.read_text(encoding="utf-8").splitlines()
+    kept = lines[: len(lines) // 2]
+    time.sleep(0.01)
+    part.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    (partition / "_SUCCESS").write_bytes(b"")
+    result = load_feed(con, str(landing), "reviews", TEST_PII_KEY.encode(), "resend")
+    assert [str(d) for d in result.partitions_replaced] == [dt]
+    assert not result.partitions_loaded
+    rows = con.execute("select count(*) from raw.reviews where _dt = ?", [dt]).fetchone()[0]
+    assert rows == len(kept)
+    audit = con.execute(
+        "select bool_and(replaced_earlier) from audit.load_audit where run_id = 'resend'"
+    ).fetchone()[0]
+    assert audit is True
+    assert (
+        con.execute(
+            "select deliveries from audit.partition_loads where feed = 'reviews' and dt = ?", [dt]
+        ).fetchone()[0]
+        == 2
+    )
+    con.close()
+
+
+def test_a_late_partition_for_an_old_day_is_loaded(small_landing, tmp_path):
+    landing = _copy_landing(small_landing[0], tmp_path / "landing")
+    late = sorted((landing / "orders").glob("dt=*/_SUCCESS"))[10].parent
+    held_back = tmp_path / "held_back"
+    shutil.move(late, held_back)
+    con = connect(tmp_path / "warehouse.duckdb")
+    load_all(con, landing, "before")
+    before = con.execute("select count(*) from raw.orders").fetchone()[0]
+    shutil.move(held_back, late)
+    result = load_feed(con, str(landing), "orders", TEST_PII_KEY.encode(), "late")
+    assert [str(d) for d in result.partitions_loaded] == [late.name[3:]]
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] > before
+    assert (
+        con.execute("select count(*) from raw.orders").fetchone()[0]
+        == small_landing[1]["expected_rows"]["orders"]
+    )
+    con.close()
+
+
+def test_a_partition_without_success_is_never_read(small_landing, tmp_path):
+    landing = _copy_landing(small_landing[0], tmp_path / "landing")
+    partition = sorted((landing / "orders").glob("dt=*/_SUCCESS"))[5].parent
+    (partition / "_SUCCESS").unlink()
+    con = connect(tmp_path / "warehouse.duckdb")
+    result = load_feed(con, str(landing), "orders", TEST_PII_KEY.encode(), "no-marker")
+    dt = partition.name[3:]
+    assert dt in [str(d) for d in result.partitions_skipped_incomplete]
+    assert con.execute("select count(*) from raw.orders where _dt = ?", [dt]).fetchone()[0] == 0
+    assert (
+        con.execute("select count(*) from audit.load_audit where dt = ?", [dt]).fetchone()[0] == 0
+    )
+    con.close()
