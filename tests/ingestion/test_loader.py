@@ -72,8 +72,21 @@ def test_every_bad_delivery_ends_as_expected(loaded):
         elif expect == "skip_partition":
             partition = bad.get("partition") or "/".join(bad["file"].split("/")[:2])
             assert partition not in audited_partitions, bad
-        elif expect == "load" and bad["feed"] == "orders":
-            assert bad["file"] in loaded_files, bad
+        elif expect == "load":
+            status, rows_loaded, encoding, extra = con.execute(
+                "select file_status, rows_loaded, encoding, extra_columns "
+                "from audit.load_audit where source_file = ?",
+                [bad["file"]],
+            ).fetchone()
+            assert status == "loaded" and rows_loaded > 0, bad
+            if bad["feed"] == "orders":
+                assert bad["file"] in loaded_files, bad
+            if bad["kind"] == "registry_bom":
+                assert encoding == "utf-8-sig", bad
+            if bad["kind"] == "registry_utf8":
+                assert encoding == "utf-8", bad
+            if bad["kind"] == "added_column":
+                assert extra and "coupon_code" in extra, bad
     # the generator injects every kind of bad delivery that feeds.md lists
     assert {"truncated_parquet", "broken_json_line", "renamed_column", "empty_file"} <= kinds
 
