@@ -15,16 +15,16 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
 
-.PHONY: help setup run test lint ui sample clean
+.PHONY: help setup system-packages run test lint ui sample clean
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
 	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
-	@echo "make setup  create .venv from uv.lock (idempotent)"
+	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
 $(UV):
-	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/ (no system packages are needed)"
+	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS)/"
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
@@ -33,7 +33,29 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 	rm -f $(VENV)/.synced-*
 	touch $@
 
-setup: $(STAMP)
+setup: system-packages $(STAMP)
+
+# Blue-book reports need a CJK font, pango and HarfBuzz's subsetter (WeasyPrint, fast font
+# subsetting); the report tests read PDFs with poppler-utils. Installed only when missing.
+SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	poppler-utils
+
+system-packages:
+	@if ! command -v dpkg-query >/dev/null; then \
+		echo "setup: not Debian; make sure these are installed: $(SYSTEM_PACKAGES)"; exit 0; \
+	fi; \
+	missing=""; \
+	for pkg in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" \
+			|| missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing Debian packages for the reports:$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+			$$missing; \
+	fi
 
 sample: setup
 	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then \

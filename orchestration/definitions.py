@@ -8,6 +8,7 @@ from orchestration.feeds.schedules import daily_refresh
 from orchestration.feeds.sensors import landing_success_markers, publish_after_ingestion
 from orchestration.governance.assets import governance_checks, publish_gate, serving_database
 from orchestration.jobs import build_and_publish_job, ingest_jobs
+from orchestration.reports.assets import blue_book_reports
 from orchestration.resources import warehouse_resource
 from orchestration.transform.assets import yimei_dbt_models
 from orchestration.transform.project import yimei_dbt_project
@@ -19,6 +20,7 @@ defs = dg.Definitions(
         governance_checks,
         publish_gate,
         serving_database,
+        blue_book_reports,
     ],
     jobs=[*ingest_jobs.values(), build_and_publish_job],
     schedules=[daily_refresh],

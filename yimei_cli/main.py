@@ -77,6 +77,30 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from report import ReportError, generate_report
+
+    data_dir = Path(args.data_dir or os.environ.get("YIMEI_DATA_DIR", "data")).expanduser()
+    as_of = args.as_of or os.environ.get("YIMEI_AS_OF")
+    out_dir = Path(args.out) if args.out else data_dir / "reports"
+    try:
+        result = generate_report(
+            data_dir / "serving.duckdb",
+            args.city,
+            args.year,
+            out_dir,
+            as_of=date.fromisoformat(as_of) if as_of else None,
+        )
+    except ReportError as exc:
+        print(f"yimei report: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"blue-book report for {args.city} {args.year} ({result.seconds:.1f} s, "
+        f"{result.facts} facts):\n  {result.pdf_path}\n  {result.html_path}\n  {result.facts_path}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Libraries (dagster, great_expectations) set their own loggers to INFO; their records
@@ -100,6 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     _common(ui)
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    report = commands.add_parser(
+        "report", help="a Chinese blue-book report (HTML + PDF) for a city and year"
+    )
+    report.add_argument("--city", required=True, help="clinic city, e.g. 成都")
+    report.add_argument("--year", type=int, required=True, help="calendar year, e.g. 2025")
+    report.add_argument("--out", type=Path, help="output dir (default <data dir>/reports)")
+    report.add_argument("--data-dir", type=Path, help="state dir (default $YIMEI_DATA_DIR or data)")
+    report.add_argument(
+        "--as-of", help="as-of date printed in the report (default: the last publish date)"
+    )
+    report.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,0 +1,1 @@
+"""Blue-book reports generated from the serving database after each publish."""
