@@ -10,12 +10,13 @@ from orchestration.governance.assets import governance_checks, publish_gate, ser
 from orchestration.jobs import build_and_publish_job, ingest_jobs
 from orchestration.reports.assets import blue_book_reports
 from orchestration.resources import warehouse_resource
-from orchestration.transform.assets import yimei_dbt_models
+from orchestration.transform.assets import yimei_dbt_incremental_models, yimei_dbt_models
 from orchestration.transform.project import yimei_dbt_project
 
 defs = dg.Definitions(
     assets=[
         *feed_assets.values(),
+        yimei_dbt_incremental_models,
         yimei_dbt_models,
         governance_checks,
         publish_gate,

@@ -2,16 +2,17 @@ with
 
 institutions as (
 
-    select * from {{ ref('stg_registry__institutions') }}
+    select * from {{ ref('int_institutions__history') }}
 
 ),
 
--- 诊疗科目 lists the approved departments separated by a full-width semicolon
--- (string_split + unnest: DuckDB)
+-- 诊疗科目 lists the approved departments separated by a full-width semicolon,
+-- per version of the licence (string_split + unnest: DuckDB)
 split as (
 
     select
         license_no,
+        version_number,
         unnest(string_split(approved_departments, '；')) as department_entry
     from institutions
     where approved_departments is not null
@@ -22,6 +23,7 @@ trimmed as (
 
     select distinct
         license_no,
+        version_number,
         {{ trim_text('department_entry') }} as department
     from split
 

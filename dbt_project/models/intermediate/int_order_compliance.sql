@@ -8,21 +8,23 @@ orders as (
 
 ),
 
-clinics as (
+-- the CRM and the registries as they were on each day: every check below is judged as of the
+-- completion date (a licence revoked in May still covers an April order)
+clinic_history as (
 
-    select * from {{ ref('stg_platform__clinics') }}
-
-),
-
-doctors as (
-
-    select * from {{ ref('stg_platform__doctors') }}
+    select * from {{ ref('int_clinics__history') }}
 
 ),
 
-institutions as (
+doctor_history as (
 
-    select * from {{ ref('stg_registry__institutions') }}
+    select * from {{ ref('int_doctors__history') }}
+
+),
+
+institution_history as (
+
+    select * from {{ ref('int_institutions__history') }}
 
 ),
 
@@ -32,12 +34,14 @@ approved_departments as (
 
 ),
 
-practitioners as (
+practitioner_history as (
 
-    select * from {{ ref('stg_registry__practitioners') }}
+    select * from {{ ref('int_practitioners__history') }}
 
 ),
 
+-- products carry no change date: the newest snapshot decides (a 注销 product is invalid for every
+-- order; validity is checked against the completion date)
 products as (
 
     select * from {{ ref('stg_registry__products') }}
@@ -91,29 +95,32 @@ order_context as (
         orders.product_registration_no,
         orders.device_serial,
         orders.fee_items_json,
-        clinics.clinic_id is not null as clinic_listed,
-        clinics.license_no,
-        institutions.license_no is not null as licence_registered,
-        institutions.licence_status,
-        institutions.status_updated_on as licence_status_updated_on,
-        institutions.valid_from as licence_valid_from,
-        institutions.valid_to as licence_valid_to,
-        {{ status_as_of('institutions.licence_status', 'institutions.status_updated_on', 'orders.completed_date') }}
-            as licence_status_at_service,
-        approved_departments.department is not null as department_approved,
-        doctors.doctor_id is not null as doctor_listed,
-        doctors.practitioner_license_no,
-        practitioners.practitioner_license_no is not null as practitioner_registered,
-        practitioners.practitioner_status,
-        practitioners.status_updated_on as practitioner_status_updated_on,
+        clinic_history.clinic_id is not null as clinic_listed,
+        clinic_history.license_no,
+        institution_history.license_no is not null as licence_registered,
+        institution_history.licence_status,
+        institution_history.status_updated_on as licence_status_updated_on,
+        institution_history.licence_valid_from,
+        institution_history.licence_valid_to,
         {{ status_as_of(
-            'practitioners.practitioner_status', 'practitioners.status_updated_on', 'orders.completed_date'
+            'institution_history.licence_status', 'institution_history.status_updated_on', 'orders.completed_date'
+        ) }} as licence_status_at_service,
+        approved_departments.department is not null as department_approved,
+        doctor_history.doctor_id is not null as doctor_listed,
+        doctor_history.practitioner_license_no,
+        practitioner_history.practitioner_license_no is not null as practitioner_registered,
+        practitioner_history.practitioner_status,
+        practitioner_history.status_updated_on as practitioner_status_updated_on,
+        {{ status_as_of(
+            'practitioner_history.practitioner_status', 'practitioner_history.status_updated_on', 'orders.completed_date'
         ) }} as practitioner_status_at_service,
-        practitioners.practice_scope,
+        practitioner_history.practice_scope,
         -- 执业范围 permits the department, or a 美容主诊医师 qualified for exactly this department
         department_scopes.department is not null
         or coalesce(
-            practitioners.is_chief_aesthetic_physician and practitioners.chief_specialty = orders.department, false
+            practitioner_history.is_chief_aesthetic_physician
+            and practitioner_history.chief_specialty = orders.department,
+            false
         ) as practice_permits_department,
         procedures.required_product_category,
         procedures.accepts_optional_product,
@@ -127,27 +134,37 @@ order_context as (
 
     from orders
 
-    left join clinics
-        on orders.clinic_id = clinics.clinic_id
+    -- each history holds exactly one version on a given day
+    left join clinic_history
+        on
+            orders.clinic_id = clinic_history.clinic_id
+            and {{ effective_on('clinic_history', 'orders.completed_date') }}
 
-    left join institutions
-        on clinics.license_no = institutions.license_no
+    left join institution_history
+        on
+            clinic_history.license_no = institution_history.license_no
+            and {{ effective_on('institution_history', 'orders.completed_date') }}
 
     left join approved_departments
         on
-            institutions.license_no = approved_departments.license_no
+            institution_history.license_no = approved_departments.license_no
+            and institution_history.version_number = approved_departments.version_number
             and orders.department = approved_departments.department
 
-    left join doctors
-        on orders.doctor_id = doctors.doctor_id
+    left join doctor_history
+        on
+            orders.doctor_id = doctor_history.doctor_id
+            and {{ effective_on('doctor_history', 'orders.completed_date') }}
 
-    left join practitioners
-        on doctors.practitioner_license_no = practitioners.practitioner_license_no
+    left join practitioner_history
+        on
+            doctor_history.practitioner_license_no = practitioner_history.practitioner_license_no
+            and {{ effective_on('practitioner_history', 'orders.completed_date') }}
 
     left join department_scopes
         on
             orders.department = department_scopes.department
-            and practitioners.practice_scope = department_scopes.practice_scope
+            and practitioner_history.practice_scope = department_scopes.practice_scope
 
     left join procedures
         on orders.procedure_code = procedures.procedure_code
@@ -219,9 +236,9 @@ reasons as (
 
         -- GOV-02 licence valid at service time
         case
-            when not clinic_listed then 'clinic not in the latest CRM snapshot'
-            when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
             when completed_date is null then 'no completion date'
+            when not clinic_listed then 'clinic not in the CRM'
+            when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
             when licence_status_at_service != {{ normal }}
                 then 'licence ' || licence_status
                     || coalesce(' since ' || cast(licence_status_updated_on as varchar), '')
@@ -233,7 +250,8 @@ reasons as (
 
         -- GOV-03 department in scope of the licence
         case
-            when not clinic_listed then 'clinic not in the latest CRM snapshot'
+            when completed_date is null then 'no completion date'
+            when not clinic_listed then 'clinic not in the CRM'
             when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
             when not department_approved then 'department ' || department || ' not approved for the licence'
         end as department_reason,
@@ -241,11 +259,11 @@ reasons as (
         -- GOV-04 practitioner in scope
         case
             when doctor_id is null then 'no doctor assigned'
-            when not doctor_listed then 'doctor ' || doctor_id || ' not in the latest CRM snapshot'
+            when completed_date is null then 'no completion date'
+            when not doctor_listed then 'doctor ' || doctor_id || ' not in the CRM'
             when practitioner_license_no is null then 'doctor declared no practitioner licence'
             when not practitioner_registered
                 then 'practitioner licence ' || practitioner_license_no || ' not in registry'
-            when completed_date is null then 'no completion date'
             when practitioner_status_at_service != {{ normal }}
                 then 'practitioner ' || practitioner_status
                     || coalesce(' since ' || cast(practitioner_status_updated_on as varchar), '')

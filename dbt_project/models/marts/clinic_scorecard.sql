@@ -126,6 +126,7 @@ joined as (
         clinics.clinic_id,
         clinics.clinic_name as name,
         clinics.city,
+        clinics.district,
         cities.province,
         clinics.clinic_type,
         clinics.tier,

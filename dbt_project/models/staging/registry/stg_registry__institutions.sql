@@ -1,54 +1,48 @@
 with
 
-source as (
+institutions as (
 
-    select * from {{ source('registry', 'institutions') }}
+    select * from {{ ref('base_registry__institutions') }}
 
 ),
 
 latest_delivery as (
 
-    select max(_dt) as latest_dt from source
+    select max(snapshot_date) as latest_snapshot_date from institutions
 
 ),
 
+-- the registry is delivered as full snapshots: a licence missing from the newest one is not
+-- registered today (GOV-01); int_institutions__history keeps every earlier state
 latest_snapshot as (
 
-    -- the registry is delivered as full snapshots: a licence missing from the newest one is not registered
-    select source.*
-    from source
+    select institutions.*
+    from institutions
     inner join latest_delivery
-        on source._dt = latest_delivery.latest_dt
+        on institutions.snapshot_date = latest_delivery.latest_snapshot_date
     qualify
         row_number() over (
-            partition by source.license_no
-            order by source.updated_on desc nulls last, source._row_number desc
+            partition by institutions.license_no
+            order by institutions.status_updated_on desc nulls last, institutions.snapshot_row_number desc
         ) = 1
 
 ),
 
-renamed as (
+final as (
 
     select
-        -- ids
-        {{ trim_text('license_no') }} as license_no,
-
-        -- strings
-        {{ clean_name('institution_name') }} as institution_name,
-        {{ trim_text('city') }} as city,
-        {{ clean_name('address') }} as address,
-        -- split into departments in int_institutions__approved_departments
+        license_no,
+        institution_name,
+        city,
+        address,
         approved_departments,
-        status as licence_status,
-
-        -- dates
+        licence_status,
         valid_from,
         valid_to,
-        updated_on as status_updated_on,
-        _dt as snapshot_date
-
+        status_updated_on,
+        snapshot_date
     from latest_snapshot
 
 )
 
-select * from renamed
+select * from final

@@ -1,54 +1,47 @@
 with
 
-source as (
+practitioners as (
 
-    select * from {{ source('registry', 'practitioners') }}
+    select * from {{ ref('base_registry__practitioners') }}
 
 ),
 
 latest_delivery as (
 
-    select max(_dt) as latest_dt from source
+    select max(snapshot_date) as latest_snapshot_date from practitioners
 
 ),
 
+-- the newest full snapshot; int_practitioners__history keeps every earlier state
 latest_snapshot as (
 
-    select source.*
-    from source
+    select practitioners.*
+    from practitioners
     inner join latest_delivery
-        on source._dt = latest_delivery.latest_dt
+        on practitioners.snapshot_date = latest_delivery.latest_snapshot_date
     qualify
         row_number() over (
-            partition by source.practitioner_license_no
-            order by source.updated_on desc nulls last, source._row_number desc
+            partition by practitioners.practitioner_license_no
+            order by practitioners.status_updated_on desc nulls last, practitioners.snapshot_row_number desc
         ) = 1
 
 ),
 
-renamed as (
+final as (
 
     select
-        -- ids
-        {{ trim_text('practitioner_license_no') }} as practitioner_license_no,
-        {{ trim_text('primary_institution_license_no') }} as primary_institution_license_no,
-
-        -- strings
-        {{ clean_name('name') }} as practitioner_name,
-        {{ trim_text('practice_category') }} as practice_category,
-        {{ trim_text('practice_scope') }} as practice_scope,
-        {{ trim_text('chief_specialty') }} as chief_specialty,
-        status as practitioner_status,
-
-        -- booleans
-        coalesce(is_chief_aesthetic_physician, false) as is_chief_aesthetic_physician,
-
-        -- dates
-        updated_on as status_updated_on,
-        _dt as snapshot_date
-
+        practitioner_license_no,
+        primary_institution_license_no,
+        practitioner_name,
+        practice_category,
+        practice_scope,
+        chief_specialty,
+        practitioner_status,
+        is_chief_aesthetic_physician,
+        status_updated_on,
+        snapshot_date
     from latest_snapshot
 
 )
 
-select * from renamed
+select * from final

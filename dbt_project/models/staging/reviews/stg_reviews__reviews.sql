@@ -1,23 +1,48 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='review_id',
+        on_schema_change='fail',
+        post_hook="{{ delete_keys_without_versions('review_id', source('reviews', 'reviews')) }}"
+    )
+}}
+
+{#- The review fact: one row per review in its latest version (a review is re-sent when a
+    merchant reply or resolution is added). Incremental, like stg_orders__orders: a build reads
+    only the partitions delivered since the last one (new, late and re-sent `_dt`s) and re-ranks
+    every delivered version of the reviews they touch (tests/transform/test_incremental.py). -#}
+
 with
 
--- read twice below (rank, then fetch the winners): not worth materialising every column
+-- read more than once below: not worth materialising every column
 source as not materialized (
 
     select * from {{ source('reviews', 'reviews') }}
 
 ),
 
+-- the versions to rank: every one in a full build; in an incremental build only those of the
+-- reviews a partition loaded since the last build touches (macros/incremental_versions.sql)
+versions as not materialized (
+
+    select * from source
+    {% if is_incremental() -%}
+    where review_id in ({{ keys_to_rerank('review_id', 'source') }})
+    {%- endif %}
+
+),
+
 winning_versions as (
 
-    -- a review is re-sent when a reply or resolution is added: the latest version wins,
-    -- ties go to the later delivery, then the later line.
+    -- a review counts once, in its latest version; ties go to the later delivery, then the later line.
     -- Ranked on the key columns only, then joined back: a window carrying every column of
     -- millions of rows costs several times as much
     select
         _dt,
         _source_file,
         _row_number
-    from source
+    from versions
     qualify
         row_number() over (
             partition by review_id
@@ -28,13 +53,13 @@ winning_versions as (
 
 latest_version as (
 
-    select source.*
-    from source
+    select versions.*
+    from versions
     inner join winning_versions
         on
-            source._dt = winning_versions._dt
-            and source._source_file = winning_versions._source_file
-            and source._row_number = winning_versions._row_number
+            versions._dt = winning_versions._dt
+            and versions._source_file = winning_versions._source_file
+            and versions._row_number = winning_versions._row_number
 
 ),
 
@@ -73,7 +98,9 @@ renamed as (
         {{ to_local_timestamp('created_at') }} as created_at,
         {{ to_local_timestamp('merchant_reply_at') }} as merchant_reply_at,
         {{ to_local_timestamp('resolved_at') }} as resolved_at,
-        {{ to_local_timestamp('updated_at') }} as updated_at
+        {{ to_local_timestamp('updated_at') }} as updated_at,
+        -- the instant the winning version was loaded: the high-water mark of incremental builds
+        _loaded_at as loaded_at
 
     from latest_version
 

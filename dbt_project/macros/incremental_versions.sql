@@ -1,0 +1,44 @@
+{#- Incremental builds of the latest-version models (stg_orders__orders, stg_reviews__reviews).
+
+    The raw tables keep every delivered version; a re-sent partition replaced all rows of its
+    `_dt`, so every row loaded since the last build carries a `_loaded_at` later than the newest
+    one the model holds (`loaded_at` of its winning versions: a high-water mark that can only be
+    too early, which costs re-ranking, never too late, which would lose data). -#}
+
+{#- The keys whose latest version may have changed since the last build: those with a version
+    in a partition loaded since (a new, late or re-sent `_dt`), and those whose current winner
+    came from such a partition (a re-send may have withdrawn it). Their versions are re-ranked
+    among all the versions ever delivered for them, so a later partition updating an earlier
+    order is judged like in a full build. -#}
+{% macro keys_to_rerank(key, versions) -%}
+    select {{ key }}
+    from {{ versions }}
+    where _dt in ({{ _partitions_loaded_since_last_build(versions) }})
+
+    union
+
+    select {{ key }}
+    from {{ this }}
+    where delivered_on in ({{ _partitions_loaded_since_last_build(versions) }})
+{%- endmacro %}
+
+{% macro _partitions_loaded_since_last_build(versions) -%}
+    select distinct _dt
+    from {{ versions }}
+    where _loaded_at > (
+        select coalesce(max(loaded_at), cast('1970-01-01 00:00:00+00' as timestamptz))
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{#- Post-hook. delete+insert replaces the rows of the keys a build re-ranked, but a key with no
+    delivered version left (a re-sent partition that no longer holds it) yields no row to
+    replace the old one with: remove such rows. -#}
+{% macro delete_keys_without_versions(key, versions) -%}
+    delete from {{ this }}
+    where {{ key }} not in (
+        select delivered.{{ key }}
+        from {{ versions }} as delivered
+        where delivered.{{ key }} is not null
+    )
+{%- endmacro %}
