@@ -36,9 +36,10 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 setup: system-packages $(STAMP)
 
 # Blue-book reports need a CJK font, pango and HarfBuzz's subsetter (WeasyPrint, fast font
-# subsetting); the report tests read PDFs with poppler-utils. Installed only when missing.
+# subsetting); the report tests read PDFs with poppler-utils and load the quality site in
+# headless chromium. Installed only when missing.
 SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	poppler-utils
+	poppler-utils chromium
 
 system-packages:
 	@if ! command -v dpkg-query >/dev/null; then \

@@ -11,7 +11,8 @@ validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
   aggregates DuckDB computes (row and distinct-key counts, latest timestamp,
   smallest amount, partition lag and volume);
 - GOV-10 and GOV-13 validate the published tables themselves, batch by batch.
-See quality/README.md.
+Every result is also kept, in GX's SUMMARY format, for the run's Data Docs
+(quality/docs.py). See quality/README.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -32,6 +34,8 @@ from quality.rules import RULE_BY_ID, RULES
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402  (analytics must be off before import)
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from quality.docs import DataDocs, DocsSite  # noqa: E402
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 1_000_000
@@ -97,14 +101,19 @@ ENTITY_TARGETS = (
 
 
 class Validator:
-    """One ephemeral GX context per run; one dataframe asset per validated table."""
+    """One ephemeral GX context per run; one dataframe asset per validated table.
 
-    def __init__(self) -> None:
+    Given a ``run_name``, every validation result is also kept (in SUMMARY form) for
+    this run's Data Docs, rendered by ``build_data_docs`` (quality/docs.py).
+    """
+
+    def __init__(self, run_name: str | None = None) -> None:
         self.context = gx.get_context(mode="ephemeral")
         # Progress bars are for notebooks; in the pipeline they only flood the log.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("warehouse")
         self._definitions: dict[str, object] = {}
+        self.docs = DataDocs(self.context, run_name) if run_name else None
 
     def validate(
         self, name: str, frame: pd.DataFrame, suite: gx.ExpectationSuite, index: list[str]
@@ -113,10 +122,18 @@ class Validator:
             asset = self.source.add_dataframe_asset(name)
             self._definitions[name] = asset.add_batch_definition_whole_dataframe("batch")
         batch = self._definitions[name].get_batch(batch_parameters={"dataframe": frame})
-        return batch.validate(
+        result = batch.validate(
             suite,
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index},
         )
+        if self.docs is not None:
+            self.docs.record(name, suite, result, len(frame))
+        return result
+
+    def build_data_docs(self, quality_dir: Path) -> DocsSite:
+        if self.docs is None:
+            raise ValueError("this Validator keeps no results: give it a run_name")
+        return self.docs.build(quality_dir)
 
 
 def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pd.DataFrame]:

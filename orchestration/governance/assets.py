@@ -4,17 +4,19 @@ The governance asset runs every suite once, records findings and rule results,
 and reports one asset check per rule. Checks of blocking rules (GOV-10..13) are
 ``blocking``: when one fails, Dagster does not run anything downstream, so the
 gate and the publish step never start and ``serving.duckdb`` is left untouched.
+Every run, blocked or not, also rebuilds the quality site: the GX Data Docs under
+``<data dir>/quality/gx/`` and the summary page ``<data dir>/quality/index.html``.
 """
-
 
 import dagster as dg
 
 from orchestration.resources import WarehouseResource
 from orchestration.transform.assets import yimei_dbt_models
+from quality.docs import SITE_DIR, DocsSite
 from quality.findings import write_findings, write_rule_results
 from quality.publish import publish
 from quality.rules import RULES
-from quality.runner import Validator, run_blocking_rules, run_entity_rules
+from quality.runner import ENTITY_TARGETS, Validator, run_blocking_rules, run_entity_rules
 from quality.site import write_summary
 
 FINDINGS = dg.AssetKey(["governance", "findings"])
@@ -22,12 +24,27 @@ RULE_RESULTS = dg.AssetKey(["governance", "rule_results"])
 GATE = dg.AssetKey(["governance", "publish_gate"])
 SERVING = dg.AssetKey(["serving", "database"])
 
+# What each rule guards. The checks are reported on governance/rule_results, not on these
+# assets: Dagster lets a multi-asset report checks only on its own assets (quality/README.md).
+GUARDS: dict[str, str] = {
+    **{
+        expectation.meta["rule_id"]: target.table
+        for target in ENTITY_TARGETS
+        for expectation in target.suite.expectations
+    },
+    "GOV-10": "every published table (marts.*, governance.*)",
+    "GOV-11": "the marts and the intermediate fact tables",
+    "GOV-12": "the raw feeds (audit.partition_loads)",
+    "GOV-13": "marts.persona_segments",
+}
+
 rule_checks = [
     dg.AssetCheckSpec(
         name=rule.check_name,
         asset=RULE_RESULTS,
         blocking=rule.blocking,
-        description=f"{rule.rule_id} ({rule.severity}, owner {rule.owner}): {rule.title}",
+        description=f"{rule.rule_id} ({rule.severity}, owner {rule.owner}) on "
+        f"{GUARDS[rule.rule_id]}: {rule.title}",
     )
     for rule in RULES
 ]
@@ -55,7 +72,7 @@ rule_checks = [
 )
 def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
-    validator = Validator()
+    validator = Validator(run_name=context.run_id)
     with warehouse.connect() as con:
         outcomes = run_entity_rules(con, validator)
         write_findings(con, outcomes, context.run_id)
@@ -64,10 +81,18 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         outcomes |= run_blocking_rules(con, validator, settings.as_of)
         write_findings(con, {k: v for k, v in outcomes.items() if k >= "GOV-10"}, context.run_id)
         write_rule_results(con, outcomes, context.run_id)
-        site = write_summary(con, context.run_id, settings.quality_dir)
+        docs = _build_data_docs(context, validator, settings.quality_dir)
+        site = write_summary(con, context.run_id, settings.quality_dir, docs, settings.as_of)
         total = con.execute("select count(*) from governance.findings").fetchone()[0]
     yield dg.MaterializeResult(
-        asset_key=FINDINGS, metadata={"findings": total, "quality_site": str(site)}
+        asset_key=FINDINGS,
+        metadata={
+            "findings": total,
+            "quality_site": dg.MetadataValue.path(str(site)),
+            "data_docs": dg.MetadataValue.path(str(settings.quality_dir / SITE_DIR / "index.html"))
+            if docs.error is None
+            else docs.error,
+        },
     )
     yield dg.MaterializeResult(
         asset_key=RULE_RESULTS,
@@ -86,6 +111,16 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                 "sample": ", ".join(sorted(outcome.failing)[:10]),
             },
         )
+
+
+def _build_data_docs(context, validator: Validator, quality_dir) -> DocsSite:
+    """The Data Docs are for reading, not enforcing: a rendering error is reported on the
+    quality site and in the log, and the checks still judge the run."""
+    try:
+        return validator.build_data_docs(quality_dir)
+    except Exception as error:  # noqa: BLE001
+        context.log.exception("building the Great Expectations Data Docs failed")
+        return DocsSite(index_href=None, error=f"{type(error).__name__}: {error}")
 
 
 @dg.asset(key=GATE, deps=[RULE_RESULTS], group_name="governance")

@@ -1,0 +1,126 @@
+"""The publish gate: every blocking rule stops publication and keeps the last good
+version of serving.duckdb byte for byte; `yimei run` exits non-zero naming the rule."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import replace
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
+
+# Small enough for one run per scenario; still every violation kind and 60 days of orders.
+TINY = replace(
+    SMALL, seed=11, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200
+)
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def yimei_run(landing, data_dir):
+    return run_yimei(
+        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
+    )
+
+
+@pytest.fixture(scope="module")
+def last_good(tmp_path_factory):
+    """A clean run: its data dir holds the last good serving.duckdb."""
+    root = tmp_path_factory.mktemp("last_good")
+    landing, _ = make_landing(root, TINY)
+    result = yimei_run(landing, root / "data")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return landing, root / "data"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "rule_id"),
+    [
+        ("inject_stale_feed", "GOV-12"),
+        ("inject_volume_drop", "GOV-12"),
+        ("inject_pii_leak", "GOV-10"),
+    ],
+)
+def test_a_blocking_scenario_keeps_the_last_good_version(last_good, tmp_path, scenario, rule_id):
+    landing, manifest = make_landing(tmp_path, replace(TINY, **{scenario: True}))
+    assert manifest["blocking"] == [rule_id]
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(last_good[1] / "serving.duckdb", data_dir / "serving.duckdb")
+    before = digest(data_dir / "serving.duckdb")
+
+    result = yimei_run(landing, data_dir)
+
+    assert result.returncode != 0
+    blocked = [line for line in result.stdout.splitlines() if "PUBLICATION BLOCKED" in line]
+    assert blocked and rule_id in blocked[0], result.stdout[-3000:]
+    assert digest(data_dir / "serving.duckdb") == before
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        failing = con.execute(
+            "select count(*) from governance.findings where rule_id = ? and severity = 'blocking'",
+            [rule_id],
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert failing >= 1
+
+
+PLANTS = {
+    # a second copy of one market_monthly row: a duplicate key
+    "GOV-11": "insert into marts.market_monthly select * from marts.market_monthly limit 1",
+    # a persona cell describing 3 buyers
+    "GOV-13": "update marts.persona_segments set buyers = 3 "
+    "where rowid = (select min(rowid) from marts.persona_segments)",
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(PLANTS))
+def test_a_planted_defect_blocks_the_gate(last_good, tmp_path, monkeypatch, rule_id):
+    """Defects dbt itself would never build, planted after the build: the governance
+    step, the gate and the publish step run for real through Dagster."""
+    landing, good_dir = last_good
+    data_dir = tmp_path / "data"
+    shutil.copytree(good_dir, data_dir, ignore=shutil.ignore_patterns("dagster"))
+    before = digest(data_dir / "serving.duckdb")
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    con.execute(PLANTS[rule_id])
+    con.close()
+    for name, value in {
+        "YIMEI_LANDING_DIR": str(landing),
+        "YIMEI_DATA_DIR": str(data_dir),
+        "YIMEI_AS_OF": AS_OF.isoformat(),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    from orchestration.definitions import defs
+    from orchestration.governance.assets import FINDINGS, GATE, RULE_RESULTS, SERVING
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=[FINDINGS, RULE_RESULTS, GATE, SERVING],
+            raise_on_error=False,
+        )
+    assert not result.success
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    failed = sorted(name for name, passed in checks.items() if not passed)
+    assert any(name.startswith(rule_id.lower().replace("-", "_")) for name in failed), failed
+    assert not any(
+        e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == SERVING
+        for e in result.all_events
+    )
+    assert digest(data_dir / "serving.duckdb") == before
+    assert os.listdir(data_dir).count("serving.duckdb") == 1
