@@ -1,11 +1,14 @@
-"""Readers: one landed file in, one DuckDB temp table out.
+"""Readers: landed files in, one DuckDB temp table out.
 
-Every reader produces the temp table ``_src`` with
+CSV is read file by file (each has its own header and encoding); Parquet files of
+one layout and JSON Lines files are read together, one scan for many files. Every
+reader produces the temp table ``_src`` with
 
 - one column per contract column, named with the English contract name (the
   Chinese registry headers are mapped here, through ``Column.header``), in the
   delivered type (VARCHAR for text formats, the Parquet type for Parquet);
 - ``_row_number``: 1-based data row, line or Parquet row;
+- ``_file`` (multi-file readers): the loader's index of the file of the row;
 - ``_pre_reason``: a reason found while reading a row (broken JSON line, JSON
   value of the wrong type), NULL otherwise.
 
@@ -148,7 +151,23 @@ _PARQUET_TYPES = {
 }
 
 
-def read_parquet(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+@dataclass(frozen=True)
+class ParquetLayout:
+    """What one Parquet file's footer says, checked against the contract.
+
+    Files of a chunk with the same layout are read with one ``read_parquet([...])``
+    scan instead of one statement per file.
+    """
+
+    mapping: tuple[tuple[str, str], ...]  # (delivered column, contract column)
+    casts: tuple[tuple[str, str], ...]  # (delivered column, SQL type) for all-NULL columns
+    result: ReadResult
+
+
+def inspect_parquet(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path
+) -> ParquetLayout:
+    """Read the footer only; raise FileRejected if the file cannot be a delivery."""
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     try:
@@ -156,6 +175,9 @@ def read_parquet(con: duckdb.DuckDBPyConnection, contract: TableContract, path: 
             f"describe select * from read_parquet({sql_literal(str(path))}, "
             "hive_partitioning = false)"
         ).fetchall()
+        rows = con.execute(
+            f"select num_rows from parquet_file_metadata({sql_literal(str(path))})"
+        ).fetchone()[0]
     except duckdb.Error as error:
         raise FileRejected(
             f"unreadable Parquet (truncated or corrupt): {_first_line(error)}"
@@ -177,25 +199,33 @@ def read_parquet(con: duckdb.DuckDBPyConnection, contract: TableContract, path: 
                     f"column {name} has Parquet type {types[delivered]}, expected {kind}"
                 )
             casts[delivered] = SQL_TYPES[kind]
+    return ParquetLayout(
+        tuple(mapping.items()),
+        tuple(sorted(casts.items())),
+        ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, "parquet"),
+    )
+
+
+def read_parquet_files(
+    con: duckdb.DuckDBPyConnection, layout: ParquetLayout, files: list[tuple[int, Path]]
+) -> None:
+    """Create ``_src`` from Parquet files of one layout in one scan; ``_file`` is the
+    loader's index of the file each row came from."""
+    casts = dict(layout.casts)
     select = ", ".join(
         f'"{d}"::{casts[d]} as "{n}"' if d in casts else f'"{d}" as "{n}"'
-        for d, n in mapping.items()
+        for d, n in layout.mapping
     )
-    try:
-        con.execute(
-            f"""
-            create or replace temp table _src as
-            select {select}, file_row_number + 1 as _row_number, null::varchar as _pre_reason
-            from read_parquet({sql_literal(str(path))}, file_row_number = true,
-                              hive_partitioning = false)
-            """
-        )
-    except duckdb.Error as error:
-        raise FileRejected(
-            f"unreadable Parquet (truncated or corrupt): {_first_line(error)}"
-        ) from error
-    rows = con.execute("select count(*) from _src").fetchone()[0]
-    return ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, "parquet")
+    paths = ", ".join(sql_literal(str(path)) for _, path in files)
+    indexes = ", ".join(str(index) for index, _ in files)
+    con.execute(
+        f"""
+        create or replace temp table _src as
+        select {select}, [{indexes}][file_index::integer + 1] as _file,
+               file_row_number + 1 as _row_number, null::varchar as _pre_reason
+        from read_parquet([{paths}], hive_partitioning = false)
+        """
+    )
 
 
 # JSON value types (json_type) accepted per contract kind.
@@ -209,75 +239,76 @@ _JSON_TYPES = {
 }
 
 
-def read_jsonl(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
-    """JSON Lines, read as lines so a broken line is one quarantined row, not a lost file."""
-    if path.stat().st_size == 0:
-        raise FileRejected("empty file (0 bytes)")
-    try:
-        con.execute(
-            f"""
-            create or replace temp table _lines as
-            select row_number() over () as _row_number, line
-            from read_csv({sql_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
-                          header = false, auto_detect = false, delim = '\x1e', quote = '',
-                          escape = '', strict_mode = false, hive_partitioning = false,
-                          encoding = 'utf-8')
-            """
-        )
-    except duckdb.Error as error:
-        raise FileRejected(f"unreadable JSON Lines file: {_first_line(error)}") from error
-    # Invalid lines are kept apart first: DuckDB may evaluate JSON functions on
-    # every row of a projection, and one broken line must not fail the file.
+def read_jsonl_files(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, files: list[tuple[int, Path]]
+) -> dict[int, tuple[str, ...]]:
+    """Create ``_src`` from JSON Lines files in one pass over their text; returns, per
+    file index, the delivered keys the contract does not know.
+
+    Read as lines, so a broken line is one quarantined row, not a lost file;
+    ``_row_number`` is the line number.
+    """
+    paths = ", ".join(sql_literal(str(path)) for _, path in files)
+    indexes = ", ".join(str(index) for index, _ in files)
+    # Broken lines are kept apart first: DuckDB may evaluate JSON functions on every
+    # row of a projection, and one broken line must not fail the file. Lines are
+    # almost always objects starting with "{", so trimming is paid only by the rest.
     con.execute(
-        """
+        f"""
         create or replace temp table _docs as
-        select _row_number,
-               coalesce(json_valid(line) and starts_with(ltrim(line), '{'), false) as _valid,
-               line
-        from _lines
-        where line is not null and trim(line) <> ''
+        with files as (
+            select [{indexes}][file_index::integer + 1] as _file,
+                   string_split(content, chr(10)) as lines
+            from read_text([{paths}])
+        ),
+        numbered as (
+            select _file, unnest(lines) as line, unnest(range(1, len(lines) + 1)) as _row_number
+            from files
+        )
+        select _file, _row_number, line,
+               case when starts_with(line, '{{') then coalesce(json_valid(line), false)
+                    else coalesce(json_valid(line) and starts_with(ltrim(line), '{{'), false)
+               end as _valid
+        from numbered
+        where case when starts_with(line, '{{') then true else trim(line, ' \t\r') <> '' end
         """
     )
-    keys = {
-        k
-        for (k,) in con.execute(
-            "select distinct unnest(json_keys(line::json)) from _docs where _valid"
-        ).fetchall()
-    }
-    nested = {c.delivered_name.split(".")[0] for c in contract.columns}
-    extra = tuple(sorted(keys - nested - {c.name for c in contract.columns}))
+    paths_list = ", ".join(f"'$.{c.delivered_name}'" for c in contract.columns)
     selects, type_checks = [], []
-    for column in contract.columns:
-        json_path = "$." + column.delivered_name
-        selects.append(f"json_extract_string(doc, '{json_path}') as \"{column.name}\"")
+    for i, column in enumerate(contract.columns, start=1):
+        selects.append(f'_values[{i}] as "{column.name}"')
         accepted = ", ".join(f"'{t}'" for t in _JSON_TYPES.get(column.kind, ("VARCHAR",)))
         type_checks.append(
-            f"case when json_type(doc, '{json_path}') not in ({accepted}, 'NULL') "
-            f"then '{column.name}: expected {column.kind}, got ' "
-            f"|| lower(json_type(doc, '{json_path}')) end"
+            f"case when _types[{i}] not in ({accepted}, 'NULL') "
+            f"then '{column.name}: expected {column.kind}, got ' || lower(_types[{i}]) end"
         )
+    known = {c.delivered_name.split(".")[0] for c in contract.columns}
+    known |= {c.name for c in contract.columns}
+    known_list = ", ".join(sql_literal(k) for k in sorted(known))
     con.execute(
         f"""
         create or replace temp table _src as
-        select {", ".join(selects)}, _row_number,
-               nullif(concat_ws('; ', {", ".join(type_checks)}), '') as _pre_reason
-        from (select _row_number, line::json as doc from _docs where _valid)
+        with parsed as (
+            select _file, _row_number,
+                   json_extract_string(line, [{paths_list}]) as _values,
+                   json_type(line, [{paths_list}]) as _types,
+                   list_filter(json_keys(line), k -> k not in ({known_list})) as _extra
+            from _docs where _valid
+        )
+        select {", ".join(selects)}, _file, _row_number,
+               nullif(concat_ws('; ', {", ".join(type_checks)}), '') as _pre_reason,
+               _extra
+        from parsed
         union all
-        select {", ".join("null" for _ in selects)}, _row_number, '{BROKEN_LINE}'
+        select {", ".join("null" for _ in selects)}, _file, _row_number, '{BROKEN_LINE}',
+               []::varchar[]
         from _docs where not _valid
         """
     )
-    rows = con.execute("select count(*) from _src").fetchone()[0]
-    present = tuple(c.name for c in contract.columns)
-    return ReadResult(rows, present, (), extra, "utf-8")
-
-
-def read_file(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
-    suffix = path.suffix.lower()
-    if contract.file_format == "jsonl":
-        return read_jsonl(con, contract, path)
-    if contract.file_format == "parquet_or_csv" and suffix == ".parquet":
-        return read_parquet(con, contract, path)
-    if suffix == ".csv":
-        return read_csv(con, contract, path)
-    raise FileRejected(f"unexpected file type {suffix or '(none)'} for {contract.table}")
+    extra = con.execute(
+        "select _file, list(distinct key order by key) from "
+        "(select _file, unnest(_extra) as key from _src where len(_extra) > 0) group by _file"
+    ).fetchall()
+    con.execute("alter table _src drop column _extra")
+    con.execute("drop table _docs")
+    return {index: tuple(keys) for index, keys in extra}
