@@ -51,7 +51,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from yimei_cli.pipeline import run_pipeline
 
-    return run_pipeline(_settings(args))
+    return run_pipeline(_settings(args), rebuild=args.rebuild)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -118,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="ingest, build, check and publish")
     _common(run)
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build, check and publish even when nothing new was ingested",
+    )
     run.set_defaults(func=cmd_run)
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")

@@ -52,9 +52,37 @@ def pending_ranges(settings: Settings, feed: str) -> list[tuple[date, date]]:
     return delivery_ranges([p.dt for p in complete], pending)
 
 
-def run_pipeline(settings: Settings) -> int:
+# Tags of a build-check-publish run: what it was built from. A later `yimei run` with
+# nothing new to ingest and the same run date has nothing to rebuild.
+AS_OF_TAG = "yimei/as_of"
+LOADS_TAG = "yimei/loads"
+
+
+def loads_watermark(settings: Settings) -> str:
+    """Changes whenever a partition is loaded or replaced."""
+    rows = _query(
+        settings,
+        "select count(*), coalesce(sum(deliveries), 0), max(loaded_at)::varchar "
+        "from audit.partition_loads",
+    )
+    return "/".join(str(v) for v in rows[0]) if rows else ""
+
+
+def already_published(instance: dg.DagsterInstance, job_name: str, tags: dict) -> bool:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=1,
+    )
+    return bool(runs) and all(runs[0].tags.get(k) == v for k, v in tags.items())
+
+
+def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
     """Ingest every pending range of every feed (one Dagster run each), then build, check
-    and publish (one run): the same jobs the sensors and the schedule launch."""
+    and publish (one run): the same jobs the sensors and the schedule launch.
+
+    When nothing was ingested and the last successful build was for the same run date
+    and the same loads, serving.duckdb is already current: the build is skipped unless
+    ``rebuild``."""
     use_dagster_home(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from orchestration.definitions import defs  # after settings.export(): resources read env
@@ -77,8 +105,20 @@ def run_pipeline(settings: Settings) -> int:
                 ingest_run_ids.append(result.run_id)
                 if not result.success:
                     return _failed(settings, result, ingest_run_ids, started)
+        built_from = {AS_OF_TAG: settings.as_of.isoformat(), LOADS_TAG: loads_watermark(settings)}
+        if (
+            not rebuild
+            and not ingest_run_ids
+            and settings.serving_path.exists()
+            and already_published(instance, build_and_publish_job.name, built_from)
+        ):
+            print(
+                f"Nothing new since the last publish for {settings.as_of}: "
+                f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
+            )
+            return 0
         result = defs.resolve_job_def(build_and_publish_job.name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=built_from
         )
     if result.success:
         print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)

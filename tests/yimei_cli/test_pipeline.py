@@ -1,0 +1,46 @@
+"""`yimei run` with nothing new: no rebuild, serving.duckdb untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import dagster as dg
+
+from ingestion.settings import Settings
+from tests.conftest import AS_OF, run_yimei
+from yimei_cli.pipeline import AS_OF_TAG, LOADS_TAG, already_published, loads_watermark
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_run_with_nothing_new_keeps_the_published_database(published):
+    assert published["result"].returncode == 0, published["result"].stdout[-3000:]
+    data_dir, landing = published["data_dir"], published["landing"]
+    serving = data_dir / "serving.duckdb"
+    before = (serving.stat().st_mtime_ns, _digest(serving))
+
+    result = run_yimei(
+        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Nothing new since the last publish" in result.stdout
+    assert (serving.stat().st_mtime_ns, _digest(serving)) == before
+
+
+def test_a_new_run_date_or_new_loads_are_not_already_published(published):
+    data_dir = published["data_dir"]
+    settings = Settings.from_env(
+        landing_dir=str(published["landing"]), data_dir=data_dir, as_of=AS_OF
+    )
+    watermark = loads_watermark(settings)
+    assert watermark
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as instance:
+        built = {AS_OF_TAG: AS_OF.isoformat(), LOADS_TAG: watermark}
+        assert already_published(instance, "build_check_publish", built)
+        next_day = {**built, AS_OF_TAG: (AS_OF + timedelta(days=1)).isoformat()}
+        assert not already_published(instance, "build_check_publish", next_day)
+        assert not already_published(instance, "build_check_publish", {**built, LOADS_TAG: "x"})
