@@ -85,17 +85,29 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
     ``rebuild``."""
     use_dagster_home(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from orchestration.definitions import defs  # after settings.export(): resources read env
     from orchestration.feeds.assets import FEED_ORDER, ingest_jobs
     from orchestration.feeds.partitions import range_tags
     from orchestration.jobs import build_and_publish_job
 
     started = time.monotonic()
+    pending = {feed: pending_ranges(settings, feed) for feed in FEED_ORDER}
+    built_from = {AS_OF_TAG: settings.as_of.isoformat(), LOADS_TAG: loads_watermark(settings)}
+    if not rebuild and not any(pending.values()) and settings.serving_path.exists():
+        # Checked before the asset graph (and dbt's manifest) is loaded: a few seconds.
+        with dg.DagsterInstance.get() as instance:
+            if already_published(instance, build_and_publish_job.name, built_from):
+                print(
+                    f"Nothing new since the last publish for {settings.as_of}: "
+                    f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
+                )
+                return 0
+    from orchestration.definitions import defs  # after settings.export(): resources read env
+
     ingest_run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
         for feed in FEED_ORDER:
             job = defs.resolve_job_def(ingest_jobs[feed].name)
-            for start, end in pending_ranges(settings, feed):
+            for start, end in pending[feed]:
                 result = job.execute_in_process(
                     instance=instance,
                     raise_on_error=False,
@@ -105,18 +117,8 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
                 ingest_run_ids.append(result.run_id)
                 if not result.success:
                     return _failed(settings, result, ingest_run_ids, started)
-        built_from = {AS_OF_TAG: settings.as_of.isoformat(), LOADS_TAG: loads_watermark(settings)}
-        if (
-            not rebuild
-            and not ingest_run_ids
-            and settings.serving_path.exists()
-            and already_published(instance, build_and_publish_job.name, built_from)
-        ):
-            print(
-                f"Nothing new since the last publish for {settings.as_of}: "
-                f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
-            )
-            return 0
+        if ingest_run_ids:  # the loads moved on: tag the build with what it is built from
+            built_from[LOADS_TAG] = loads_watermark(settings)
         result = defs.resolve_job_def(build_and_publish_job.name).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=built_from
         )
