@@ -14,13 +14,15 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
+SCALE ?= S
 
-.PHONY: help setup system-packages run test lint ui sample clean
+.PHONY: help setup system-packages run test lint ui sample clean bench
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
 	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
+	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
 $(UV):
@@ -78,6 +80,9 @@ test: lint
 
 ui: setup
 	$(BIN)/yimei ui --landing $(LANDING)
+
+bench: setup
+	$(BIN)/yimei bench --scale $(SCALE)
 
 clean:
 	rm -rf data .lint-data dbt_project/target dbt_project/logs

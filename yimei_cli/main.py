@@ -101,6 +101,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.defaults import PHASES
+    from bench.harness import run_benchmark
+
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    if "full" not in phases or set(phases) - set(PHASES):
+        print(
+            f"yimei bench: error: --phases takes full plus any of {', '.join(PHASES)}",
+            file=sys.stderr,
+        )
+        return 2
+    result = run_benchmark(
+        scale=args.scale,
+        work_dir=args.work,
+        repeats=args.repeats,
+        results_dir=args.results_dir,
+        docs_file=None if args.no_docs else args.docs_file,
+        query_runs=args.query_runs,
+        baseline_repeats=args.baseline_repeats,
+        phases=phases,
+    )
+    print()
+    for target in result["targets"]:
+        measured = target["measured"]
+        shown = "n/a" if measured is None else f"{measured:,.2f} {target['unit']}"
+        scope = (
+            "" if target["target_scale"] == "any" else f" [target set for {target['target_scale']}]"
+        )
+        print(
+            f"  {target['verdict']:<4}  {target['target']}: {shown} "
+            f"({target['comparison']} {target['limit']} {target['unit']}){scope}"
+        )
+    failed = [n for n, p in result["phases"].items() if p and p["returncode"] != 0]
+    if failed:
+        print(f"yimei bench: pipeline run(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Libraries (dagster, great_expectations) set their own loggers to INFO; their records
@@ -141,6 +180,58 @@ def main(argv: list[str] | None = None) -> int:
         "--as-of", help="as-of date printed in the report (default: the last publish date)"
     )
     report.set_defaults(func=cmd_report)
+
+    from bench.defaults import (
+        DEFAULT_DOCS_FILE,
+        DEFAULT_RESULTS_DIR,
+        DEFAULT_WORK_DIR,
+        PHASES,
+        SCALES,
+    )
+
+    bench = commands.add_parser(
+        "bench", help="benchmark the pipeline at a scale (docs/benchmarks.md)"
+    )
+    bench.add_argument("--scale", choices=SCALES, default="S", help="data scale (default S)")
+    bench.add_argument(
+        "--work",
+        type=Path,
+        default=DEFAULT_WORK_DIR,
+        help=f"work dir: cached landing zones, runs, logs (default {DEFAULT_WORK_DIR})",
+    )
+    bench.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="pipeline repetitions (full, incremental, nothing new); medians reported (default 1)",
+    )
+    bench.add_argument(
+        "--baseline-repeats",
+        type=int,
+        help="repetitions of the DuckDB floor and the pandas peer (default 3 at tiny/S, else 1)",
+    )
+    bench.add_argument(
+        "--query-runs", type=int, default=20, help="timed runs per analyst query (default 20)"
+    )
+    bench.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"pipeline runs to measure, comma-separated (default {','.join(PHASES)})",
+    )
+    bench.add_argument(
+        "--results-dir",
+        type=Path,
+        default=DEFAULT_RESULTS_DIR,
+        help="where <scale>.json goes (default bench/results)",
+    )
+    bench.add_argument(
+        "--docs-file",
+        type=Path,
+        default=DEFAULT_DOCS_FILE,
+        help="Markdown file the results section is appended to (default docs/benchmarks.md)",
+    )
+    bench.add_argument("--no-docs", action="store_true", help="do not append Markdown")
+    bench.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     return args.func(args)

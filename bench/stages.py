@@ -1,0 +1,112 @@
+"""Per-stage timings of a `yimei run`, read back from the Dagster instance it wrote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+STAGES = ("ingest", "dbt_build", "quality", "publish", "report")
+
+# dbt models whose execution the pandas peer redoes (orders in, market_monthly out).
+MARKET_MONTHLY_PATH = (
+    "staging/stg_orders__orders",
+    "staging/base_platform__clinics",
+    "staging/stg_platform__clinics",
+    "intermediate/int_orders__enriched",
+    "intermediate/int_orders__completed",
+    "marts/market_monthly",
+)
+
+
+def stage_of(step_key: str) -> str:
+    """The benchmark stage of a Dagster step key."""
+    if step_key.startswith("ingest_"):
+        return "ingest"
+    if step_key.startswith("yimei_dbt"):
+        return "dbt_build"
+    if step_key.startswith("governance"):
+        return "quality"
+    if step_key.startswith("serving"):
+        return "publish"
+    if step_key.startswith("reports"):
+        return "report"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Step:
+    run_id: str
+    job: str
+    step_key: str
+    stage: str
+    start: float  # epoch seconds
+    end: float
+    status: str  # success or failure
+
+    @property
+    def wall_s(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class RunEvents:
+    steps: list[Step]
+    runs: list[dict]  # run_id, job, status, start, end
+    dbt_model_s: dict[str, float]  # asset key -> dbt "Execution Duration"
+
+
+def read_events(dagster_home: Path, since: float) -> RunEvents:
+    """Steps, runs and dbt model durations of the runs that started at or after `since`."""
+    import dagster as dg
+    from dagster import DagsterEventType
+
+    step_events = {
+        DagsterEventType.STEP_START,
+        DagsterEventType.STEP_SUCCESS,
+        DagsterEventType.STEP_FAILURE,
+    }
+    steps: list[Step] = []
+    runs: list[dict] = []
+    dbt_model_s: dict[str, float] = {}
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        records = [r for r in instance.get_run_records() if (r.start_time or 0) >= since - 1]
+        for record in sorted(records, key=lambda r: r.start_time or 0):
+            run = record.dagster_run
+            runs.append(
+                {
+                    "run_id": run.run_id,
+                    "job": run.job_name,
+                    "status": run.status.value,
+                    "start": record.start_time,
+                    "end": record.end_time,
+                }
+            )
+            started: dict[str, float] = {}
+            for entry in instance.all_logs(run.run_id, of_type=step_events):
+                kind = entry.dagster_event.event_type_value
+                if kind == "STEP_START":
+                    started[entry.step_key] = entry.timestamp
+                elif entry.step_key in started:
+                    steps.append(
+                        Step(
+                            run_id=run.run_id,
+                            job=run.job_name,
+                            step_key=entry.step_key,
+                            stage=stage_of(entry.step_key),
+                            start=started.pop(entry.step_key),
+                            end=entry.timestamp,
+                            status="success" if kind == "STEP_SUCCESS" else "failure",
+                        )
+                    )
+            for entry in instance.all_logs(
+                run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+            ):
+                materialization = entry.dagster_event.event_specific_data.materialization
+                duration = materialization.metadata.get("Execution Duration")
+                if duration is not None:
+                    key = materialization.asset_key.to_user_string()
+                    dbt_model_s[key] = dbt_model_s.get(key, 0.0) + float(duration.value)
+    finally:
+        instance.dispose()
+    return RunEvents(steps=steps, runs=runs, dbt_model_s=dbt_model_s)
