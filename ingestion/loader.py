@@ -199,7 +199,8 @@ def _stage_file(
     contract: TableContract | None,
 ) -> StagedFile:
     """Checksum and first look: a Parquet footer, a whole CSV (each has its own header and
-    encoding); JSON Lines and Parquet rows are read later, many files per scan."""
+    encoding); JSON Lines and Parquet rows are read later, many files per scan. Rows are
+    counted (and empty files rejected) once every group is read, in ``_read_groups``."""
     if contract is None:
         staged = StagedFile(index, partition, file, None, None)
         staged.file_status, staged.file_reason = "ignored", "not a file of this feed"
@@ -213,21 +214,15 @@ def _stage_file(
                 raise FileRejected("empty file (0 bytes)")
             staged.present, staged.encoding = tuple(c.name for c in contract.columns), "utf-8"
         elif contract.file_format == "parquet_or_csv" and suffix == ".parquet":
-            staged.layout = inspect_parquet(con, contract, local)
-            result = staged.layout.result
-            staged.present, staged.encoding = result.columns, result.encoding
-            _note_columns(staged, result.extra_columns, result.missing_columns)
-            if result.rows == 0:
-                staged.reject("empty file: no data rows")
+            layout = staged.layout = inspect_parquet(con, contract, local)
+            staged.present, staged.encoding = layout.columns, "parquet"
+            _note_columns(staged, layout.extra_columns, layout.missing_columns)
         elif suffix == ".csv":
             result = read_csv(con, contract, local)
             staged.source_table = f"_src_{index}"
             con.execute(f"alter table _src rename to {staged.source_table}")
             staged.present, staged.encoding = result.columns, result.encoding
-            staged.rows_read = result.rows
             _note_columns(staged, result.extra_columns, result.missing_columns)
-            if result.rows == 0:
-                staged.reject("empty file: no data rows")
         else:
             raise FileRejected(f"unexpected file type {suffix or '(none)'} for {contract.table}")
     except FileRejected as rejected:
@@ -328,7 +323,11 @@ def _check_groups(
     con: duckdb.DuckDBPyConnection, groups: list[SourceGroup], pii_key: bytes
 ) -> None:
     """Find the rows that break the contract; count loaded and quarantined rows per file."""
+    references: dict[str, dict[str, str]] = {}  # the known values, built once per table
     for group in groups:
+        table = group.contract.table
+        if table not in references:
+            references[table] = _references(con, group.contract)
         create_rejects(
             con,
             group.contract,
@@ -336,7 +335,7 @@ def _check_groups(
             group.rejects,
             group.present,
             pii_key,
-            _references(con, group.contract),
+            references[table],
         )
         rejected = dict(
             con.execute(f"select _file, count(*) from {group.rejects} group by _file").fetchall()

@@ -45,7 +45,6 @@ class FileRejected(Exception):
 
 @dataclass(frozen=True)
 class ReadResult:
-    rows: int
     columns: tuple[str, ...]  # contract columns present in the file
     missing_columns: tuple[str, ...]  # contract columns absent (nullable ones are NULL-filled)
     extra_columns: tuple[str, ...]  # delivered columns the contract does not know
@@ -95,7 +94,7 @@ def _map_columns(
     present = tuple(c.name for c in contract.columns if c.name in mapping.values())
     missing = tuple(c.name for c in contract.columns if c.name not in mapping.values())
     _require(contract, missing)
-    return mapping, ReadResult(0, present, missing, tuple(extra), "")
+    return mapping, ReadResult(present, missing, tuple(extra), "")
 
 
 def _require(contract: TableContract, missing: tuple[str, ...]) -> None:
@@ -135,8 +134,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path
         )
     except duckdb.Error as error:
         raise FileRejected(f"unreadable CSV: {_first_line(error, 2)}") from error
-    rows = con.execute("select count(*) from _src").fetchone()[0]
-    return ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, encoding)
+    # Rows are counted by the loader, once per group of files (loader._read_groups).
+    return ReadResult(result.columns, result.missing_columns, result.extra_columns, encoding)
 
 
 # Parquet physical types accepted per contract kind; anything else rejects the file,
@@ -161,7 +160,9 @@ class ParquetLayout:
 
     mapping: tuple[tuple[str, str], ...]  # (delivered column, contract column)
     casts: tuple[tuple[str, str], ...]  # (delivered column, SQL type) for all-NULL columns
-    result: ReadResult
+    columns: tuple[str, ...]  # contract columns present
+    missing_columns: tuple[str, ...]
+    extra_columns: tuple[str, ...]
 
 
 def inspect_parquet(
@@ -175,9 +176,6 @@ def inspect_parquet(
             f"describe select * from read_parquet({sql_literal(str(path))}, "
             "hive_partitioning = false)"
         ).fetchall()
-        rows = con.execute(
-            f"select num_rows from parquet_file_metadata({sql_literal(str(path))})"
-        ).fetchone()[0]
     except duckdb.Error as error:
         raise FileRejected(
             f"unreadable Parquet (truncated or corrupt): {_first_line(error)}"
@@ -202,7 +200,9 @@ def inspect_parquet(
     return ParquetLayout(
         tuple(mapping.items()),
         tuple(sorted(casts.items())),
-        ReadResult(rows, result.columns, result.missing_columns, result.extra_columns, "parquet"),
+        result.columns,
+        result.missing_columns,
+        result.extra_columns,
     )
 
 
