@@ -30,8 +30,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# --compile-bytecode: the venv ships its .pyc files. Where PYTHONDONTWRITEBYTECODE is set (CI
+# here) nothing would ever cache them, and every process (each `yimei run`, each dbt call)
+# would compile Dagster, dbt and Great Expectations from source: about 10 s a start.
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	rm -f $(VENV)/.synced-*
 	touch $@
 
