@@ -112,6 +112,13 @@ def targets(result: dict) -> list[dict]:
             "x",
         ),
         _target(
+            "orders_ingest_vs_floor",
+            "orders ingestion time / plain DuckDB loading the orders files",
+            comparisons.get("orders_ingest_vs_floor"),
+            2,
+            "x",
+        ),
+        _target(
             "peer_speedup",
             "pandas peer time / ours (orders ingest + market_monthly)",
             comparisons.get("peer_vs_ours"),
@@ -196,6 +203,9 @@ def markdown(result: dict) -> str:
             f"| ingestion vs plain DuckDB (ours / floor) | {_num(c.get('ours_ingest_s'), 2)} | "
             f"{_num(floor['wall_s'], 2)} | {_num(c.get('ingest_vs_floor'), 2)} | "
             f"{_mb(floor.get('peak_rss_bytes'))} |",
+            f"| orders ingestion vs plain DuckDB (ours / floor) | "
+            f"{_num(c.get('ours_orders_ingest_s'), 2)} | {_num(c.get('floor_orders_s'), 2)} | "
+            f"{_num(c.get('orders_ingest_vs_floor'), 2)} | |",
             f"| orders + market_monthly vs pandas (peer / ours) | "
             f"{_num(c.get('ours_orders_market_monthly_s'), 2)} | {_num(peer['wall_s'], 2)} | "
             f"{_num(c.get('peer_vs_ours'), 2)} | {_mb(peer.get('peak_rss_bytes'))} |",
