@@ -67,6 +67,10 @@ class Injected:
 
 
 def per_kind(rate: float, base: int, kinds: int, minimum: int = 2) -> int:
+    """Entities to give one kind of violation: at least `minimum`, so that a small sample
+    still tests every kind, except at rate 0, the clean sample, which gets none."""
+    if rate == 0:
+        return 0
     return max(minimum, round(rate * base / kinds))
 
 

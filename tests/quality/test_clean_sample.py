@@ -1,0 +1,36 @@
+"""A sample with no violation injected publishes with no finding (issue 5): every rule is
+checked, on every entity, and none of them fails."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import duckdb
+
+from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
+
+
+def test_a_clean_sample_yields_no_finding(tmp_path):
+    landing, manifest = make_landing(tmp_path, replace(SMALL, violation_rate=0.0))
+    assert not any(truth["entity_ids"] for truth in manifest["violations"].values())
+    data_dir = tmp_path / "data"
+    result = run_yimei(
+        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    con = duckdb.connect(str(data_dir / "serving.duckdb"), read_only=True)
+    try:
+        findings = con.execute(
+            "select rule_id, entity_id, detail from governance.findings order by all limit 10"
+        ).fetchall()
+        results = con.execute(
+            "select rule_id, entities_checked, entities_failing, passed "
+            "from governance.rule_results order by rule_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert findings == []
+    assert [r[0] for r in results] == [f"GOV-{n:02d}" for n in range(1, 14)]
+    for rule_id, checked, failing, passed in results:
+        assert checked > 0 and failing == 0 and passed, (rule_id, checked, failing)
