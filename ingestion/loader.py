@@ -87,6 +87,8 @@ class FeedLoadResult:
     partitions_unchanged: int = 0
     rows_loaded: dict[str, int] = field(default_factory=dict)
     rows_quarantined: dict[str, int] = field(default_factory=dict)
+    # (table, dt) -> [rows loaded, rows quarantined] of the partitions this call loaded
+    partition_rows: dict[tuple[str, date], list[int]] = field(default_factory=dict)
     files_rejected: int = 0
 
 
@@ -584,5 +586,8 @@ def load_feed(
                 result.rows_quarantined[table] = (
                     result.rows_quarantined.get(table, 0) + s.rows_quarantined
                 )
+                rows = result.partition_rows.setdefault((table, s.partition.dt), [0, 0])
+                rows[0] += s.rows_loaded
+                rows[1] += s.rows_quarantined
             result.files_rejected += s.file_status == "quarantined"
     return result

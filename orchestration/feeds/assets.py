@@ -33,6 +33,8 @@ def build_feed_asset(feed: str) -> dg.AssetsDefinition:
                 for t in FEED_DEPS.get(feed, [])
             ],
             partitions_def=delivery_dates,
+            # materialised per delivered partition below, not for every day of the range
+            skippable=True,
             description=f"Raw `{contract.table}` rows of the `{feed}` feed that passed the "
             "contract (feeds.md); rejected rows are in audit.quarantine.",
         )
@@ -60,18 +62,22 @@ def build_feed_asset(feed: str) -> dg.AssetsDefinition:
             result.partitions_unchanged,
             len(result.partitions_skipped_incomplete),
         )
-        for contract in FEEDS[feed]:
-            yield dg.MaterializeResult(
-                asset_key=raw_key(contract.table),
-                metadata={
-                    "rows_loaded": result.rows_loaded.get(contract.table, 0),
-                    "rows_quarantined": result.rows_quarantined.get(contract.table, 0),
-                    "partitions_loaded": len(result.partitions_loaded),
-                    "partitions_replaced": len(result.partitions_replaced),
-                    "partitions_unchanged": result.partitions_unchanged,
-                    "partitions_incomplete_skipped": len(result.partitions_skipped_incomplete),
-                },
-            )
+        # One materialisation per partition that delivered and loaded, rather than one per
+        # day of the range: a first load crosses days on which a feed sent nothing (the
+        # registries send a snapshot a month), and those stay unmaterialised.
+        replaced = set(result.partitions_replaced)
+        for dt in sorted(result.partitions_loaded + result.partitions_replaced):
+            for contract in FEEDS[feed]:
+                loaded, quarantined = result.partition_rows.get((contract.table, dt), (0, 0))
+                yield dg.AssetMaterialization(
+                    asset_key=raw_key(contract.table),
+                    partition=dt.isoformat(),
+                    metadata={
+                        "rows_loaded": loaded,
+                        "rows_quarantined": quarantined,
+                        "replaced_earlier_delivery": dt in replaced,
+                    },
+                )
 
     return ingest
 

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.feeds.assets import feed_assets, ingest_jobs
-from orchestration.feeds.partitions import delivery_dates, delivery_ranges
+from orchestration.feeds.assets import feed_assets, ingest_jobs, raw_key
+from orchestration.feeds.partitions import delivery_dates, delivery_ranges, range_tags
 from orchestration.feeds.sensors import landing_success_markers
 from orchestration.resources import WarehouseResource
 from tests.conftest import AS_OF
@@ -51,3 +51,30 @@ def test_sensor_requests_one_run_per_feed_and_range(small_landing, tmp_path):
     # The same deliveries do not start runs again: the cursor remembers them.
     again = dg.build_sensor_context(resources={"warehouse": warehouse}, cursor=context.cursor)
     assert isinstance(landing_success_markers(again), dg.SkipReason)
+
+
+def test_a_range_run_materialises_only_the_days_that_delivered(small_landing, tmp_path):
+    """A first load of the registries is one run over months of days; only the snapshot
+    days become materialised partitions, each table with its own row counts."""
+    landing, manifest = small_landing
+    delivered = sorted(manifest["partitions"]["registry"])
+    assert len(delivered) >= 2 and len(delivered) < (
+        date.fromisoformat(delivered[-1]) - date.fromisoformat(delivered[0])
+    ).days, "the sample's registry should deliver snapshots, not every day"
+    warehouse = WarehouseResource(
+        landing_dir=str(landing), data_dir=str(tmp_path), as_of=AS_OF.isoformat()
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [feed_assets["registry"]],
+            resources={"warehouse": warehouse},
+            instance=instance,
+            tags=range_tags(date.fromisoformat(delivered[0]), date.fromisoformat(delivered[-1])),
+        )
+        assert result.success
+        for table in ("institutions", "practitioners", "products"):
+            key = raw_key(table)
+            assert sorted(instance.get_materialized_partitions(key)) == delivered, table
+        events = result.get_asset_materialization_events()
+        assert len(events) == 3 * len(delivered)
+        assert sum(e.materialization.metadata["rows_loaded"].value for e in events) > 0
