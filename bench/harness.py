@@ -212,7 +212,11 @@ def run_baseline(
     run = run_sampled(argv, logs_dir / f"{kind}{label}.log", env, REPO_ROOT)
     db_path.unlink(missing_ok=True)
     if run.returncode != 0 or not out.exists():
-        notes.append(f"{kind} baseline failed (exit {run.returncode}, see {run.log_path})")
+        notes.append(
+            f"{kind} baseline failed (exit {run.returncode}, peak "
+            f"{(run.peak() or 0) / 1024**2:,.0f} MB; -9 is a SIGKILL, on Linux usually the "
+            f"kernel's out-of-memory killer; see {run.log_path})"
+        )
         return None
     result = json.loads(out.read_text(encoding="utf-8"))
     result["peak_rss_bytes"] = run.peak()

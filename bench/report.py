@@ -195,19 +195,20 @@ def markdown(result: dict) -> str:
         lines.append(f"| overhead (outside steps) | {_num(full['overhead_s'])} | | | |")
     c = result.get("comparisons", {})
     floor, peer = result.get("floor"), result.get("peer")
-    if floor and peer:
+    if floor or peer:  # one may have failed (the peer runs out of memory at L): see notes
+        floor, peer = floor or {}, peer or {}
         lines += [
             "",
             "| side by side | ours s | theirs s | ratio | their peak memory |",
             "|---|---|---|---|---|",
             f"| ingestion vs plain DuckDB (ours / floor) | {_num(c.get('ours_ingest_s'), 2)} | "
-            f"{_num(floor['wall_s'], 2)} | {_num(c.get('ingest_vs_floor'), 2)} | "
+            f"{_num(floor.get('wall_s'), 2)} | {_num(c.get('ingest_vs_floor'), 2)} | "
             f"{_mb(floor.get('peak_rss_bytes'))} |",
             f"| orders ingestion vs plain DuckDB (ours / floor) | "
             f"{_num(c.get('ours_orders_ingest_s'), 2)} | {_num(c.get('floor_orders_s'), 2)} | "
             f"{_num(c.get('orders_ingest_vs_floor'), 2)} | |",
             f"| orders + market_monthly vs pandas (peer / ours) | "
-            f"{_num(c.get('ours_orders_market_monthly_s'), 2)} | {_num(peer['wall_s'], 2)} | "
+            f"{_num(c.get('ours_orders_market_monthly_s'), 2)} | {_num(peer.get('wall_s'), 2)} | "
             f"{_num(c.get('peer_vs_ours'), 2)} | {_mb(peer.get('peak_rss_bytes'))} |",
         ]
     if result.get("queries"):
