@@ -85,8 +85,6 @@ class FeedLoadResult:
     partitions_replaced: list[date] = field(default_factory=list)
     partitions_skipped_incomplete: list[date] = field(default_factory=list)
     partitions_unchanged: int = 0
-    rows_loaded: dict[str, int] = field(default_factory=dict)
-    rows_quarantined: dict[str, int] = field(default_factory=dict)
     # (table, dt) -> [rows loaded, rows quarantined] of the partitions this call loaded
     partition_rows: dict[tuple[str, date], list[int]] = field(default_factory=dict)
     files_rejected: int = 0
@@ -581,12 +579,7 @@ def load_feed(
             )
         for s in staged:
             if s.contract is not None:
-                table = s.contract.table
-                result.rows_loaded[table] = result.rows_loaded.get(table, 0) + s.rows_loaded
-                result.rows_quarantined[table] = (
-                    result.rows_quarantined.get(table, 0) + s.rows_quarantined
-                )
-                rows = result.partition_rows.setdefault((table, s.partition.dt), [0, 0])
+                rows = result.partition_rows.setdefault((s.contract.table, s.partition.dt), [0, 0])
                 rows[0] += s.rows_loaded
                 rows[1] += s.rows_quarantined
             result.files_rejected += s.file_status == "quarantined"
