@@ -1,8 +1,9 @@
-"""Readers: landed files in, one DuckDB temp table out.
+"""Readers: landed files in, rows for the validator out.
 
-CSV is read file by file (each has its own header and encoding); Parquet files of
-one layout and JSON Lines files are read together, one scan for many files. Every
-reader produces the temp table ``_src`` with
+CSV is read file by file (each has its own header and encoding) into a temp table;
+JSON Lines files are read together into the temp table ``_src``; Parquet files of one
+layout become one scan (``parquet_scan_sql``) that the validator reads directly. Each
+gives
 
 - one column per contract column, named with the English contract name (the
   Chinese registry headers are mapped here, through ``Column.header``), in the
@@ -134,7 +135,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path
         )
     except duckdb.Error as error:
         raise FileRejected(f"unreadable CSV: {_first_line(error, 2)}") from error
-    # Rows are counted by the loader, once per group of files (loader._read_groups).
+    # Rows are counted by the loader, once per group of files (loader._check_groups).
     return ReadResult(result.columns, result.missing_columns, result.extra_columns, encoding)
 
 
@@ -206,11 +207,10 @@ def inspect_parquet(
     )
 
 
-def read_parquet_files(
-    con: duckdb.DuckDBPyConnection, layout: ParquetLayout, files: list[tuple[int, Path]]
-) -> None:
-    """Create ``_src`` from Parquet files of one layout in one scan; ``_file`` is the
-    loader's index of the file each row came from."""
+def parquet_scan_sql(layout: ParquetLayout, files: list[tuple[int, Path]]) -> str:
+    """A parenthesised select over Parquet files of one layout, one scan for all of them;
+    ``_file`` is the loader's index of the file each row came from. Not materialised:
+    the validator reads it once (validate.create_checked)."""
     casts = dict(layout.casts)
     select = ", ".join(
         f'"{d}"::{casts[d]} as "{n}"' if d in casts else f'"{d}" as "{n}"'
@@ -218,13 +218,10 @@ def read_parquet_files(
     )
     paths = ", ".join(sql_literal(str(path)) for _, path in files)
     indexes = ", ".join(str(index) for index, _ in files)
-    con.execute(
-        f"""
-        create or replace temp table _src as
-        select {select}, [{indexes}][file_index::integer + 1] as _file,
-               file_row_number + 1 as _row_number, null::varchar as _pre_reason
-        from read_parquet([{paths}], hive_partitioning = false)
-        """
+    return (
+        f"(select {select}, [{indexes}][file_index::integer + 1] as _file, "
+        "file_row_number + 1 as _row_number, null::varchar as _pre_reason "
+        f"from read_parquet([{paths}], hive_partitioning = false))"
     )
 
 

@@ -57,13 +57,15 @@ def test_sigkill_mid_load_leaves_no_partial_partition(tmp_path, small_landing):
         assert con.execute("select count(*) from raw.clinics").fetchone()[0] > 0
         assert con.execute("select count(*) from raw.orders").fetchone()[0] == 0
         assert (
-            con.execute("select count(*) from audit.partition_loads where feed = 'orders'")
-            .fetchone()[0]
+            con.execute(
+                "select count(*) from audit.partition_loads where feed = 'orders'"
+            ).fetchone()[0]
             == 0
         )
         assert (
-            con.execute("select count(*) from audit.load_audit where run_id = 'crashing'")
-            .fetchone()[0]
+            con.execute(
+                "select count(*) from audit.load_audit where run_id = 'crashing'"
+            ).fetchone()[0]
             == 0
         )
         # The next run completes the feed exactly.

@@ -15,7 +15,9 @@ import pytest
 
 from ingestion.contract import FEEDS
 from ingestion.duck import connect
-from ingestion.loader import load_feed
+from ingestion.landing import list_partitions
+from ingestion.loader import DeliveryChanged, load_feed, load_partitions
+from ingestion.pii import pii_hash
 from tests.conftest import TEST_PII_KEY
 
 
@@ -158,6 +160,54 @@ def test_no_clear_text_personal_data_anywhere(loaded):
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for (h,) in hashes)
 
 
+def _keyed(value) -> str | None:
+    text = None if value is None else str(value).strip()
+    return pii_hash(text, TEST_PII_KEY.encode()) if text else None
+
+
+def test_each_stored_personal_value_is_the_keyed_hash_of_its_own(loaded):
+    """Row by row, in every file layout of one load (Parquet and CSV orders, JSON Lines
+    reviews): the stored hash is the HMAC of the value that row delivered."""
+    con, landing, _, _ = loaded
+    expected = {}
+    for path in sorted(landing.glob("orders/dt=*/part-*")):
+        try:
+            frame = (
+                pl.read_parquet(path, columns=["buyer_phone"])
+                if path.suffix == ".parquet"
+                else pl.read_csv(path, columns=["buyer_phone"], infer_schema=False)
+            )
+        except Exception:  # a delivery quarantined whole
+            continue
+        relative = path.relative_to(landing).as_posix()
+        for number, phone in enumerate(frame["buyer_phone"].to_list(), start=1):
+            expected[(relative, number)] = (_keyed(phone),)
+    for path in sorted(landing.glob("reviews/dt=*/part-*.jsonl")):
+        relative = path.relative_to(landing).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                expected[(relative, number)] = (
+                    _keyed(record.get("ip")),
+                    _keyed(record.get("device_id")),
+                )
+    stored = {
+        (f, n): tuple(hashes)
+        for query in (
+            "select _source_file, _row_number, buyer_phone_hash from raw.orders",
+            "select _source_file, _row_number, ip_hash, device_id_hash from raw.reviews",
+        )
+        for f, n, *hashes in con.execute(query).fetchall()
+    }
+    assert {f.rsplit(".", 1)[1] for f, _ in stored} == {"parquet", "csv", "jsonl"}
+    assert sum(h is not None for hashes in stored.values() for h in hashes) > 1000
+    wrong = [key for key, hashes in stored.items() if expected.get(key) != hashes]
+    assert not wrong, [(key, stored[key], expected.get(key)) for key in wrong[:3]]
+
+
 def test_reload_is_a_no_op(loaded):
     con, landing, _, _ = loaded
     before = {
@@ -242,6 +292,29 @@ def test_a_resent_partition_replaces_the_earlier_delivery(small_landing, tmp_pat
         ).fetchone()[0]
         == 2
     )
+    con.close()
+
+
+def test_a_partition_resent_during_its_load_is_not_committed(small_landing, tmp_path):
+    """Files are read twice (rejects, then valid rows): a re-send between listing and
+    commit must not mix two deliveries, so the load stops and writes nothing."""
+    landing = _copy_landing(small_landing[0], tmp_path / "landing")
+    con = connect(tmp_path / "warehouse.duckdb")
+    load_feed(con, str(landing), "clinics", TEST_PII_KEY.encode(), "crm")
+    partitions = [p for p in list_partitions(str(landing), "orders") if p.complete][:3]
+    rewritten = next(f.path for f in partitions[1].files if f.path.suffix == ".parquet")
+    time.sleep(0.01)
+    rewritten.write_bytes(rewritten.read_bytes())  # same content, new mtime: a re-send
+    with pytest.raises(DeliveryChanged, match="changed while it was being loaded"):
+        load_partitions(con, [(p, None) for p in partitions], TEST_PII_KEY.encode(), "mid")
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 0
+    assert (
+        con.execute("select count(*) from audit.quarantine where feed = 'orders'").fetchone()[0]
+        == 0
+    )
+    # the next run sees the new delivery and loads it
+    load_feed(con, str(landing), "orders", TEST_PII_KEY.encode(), "next")
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] > 0
     con.close()
 
 
