@@ -207,6 +207,9 @@ def markdown(result: dict) -> str:
             f"| orders ingestion vs plain DuckDB (ours / floor) | "
             f"{_num(c.get('ours_orders_ingest_s'), 2)} | {_num(c.get('floor_orders_s'), 2)} | "
             f"{_num(c.get('orders_ingest_vs_floor'), 2)} | |",
+            f"| of which loading, before Dagster records the partitions | "
+            f"{_num(c.get('ours_orders_load_s'), 2)} | {_num(c.get('floor_orders_s'), 2)} | "
+            f"{_num(c.get('orders_load_vs_floor'), 2)} | |",
             f"| orders + market_monthly vs pandas (peer / ours) | "
             f"{_num(c.get('ours_orders_market_monthly_s'), 2)} | {_num(peer.get('wall_s'), 2)} | "
             f"{_num(c.get('peer_vs_ours'), 2)} | {_mb(peer.get('peak_rss_bytes'))} |",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 STAGES = ("ingest", "dbt_build", "quality", "publish", "report")
@@ -42,10 +42,19 @@ class Step:
     start: float  # epoch seconds
     end: float
     status: str  # success or failure
+    # when the step recorded its first asset materialization, if it did: for ingestion,
+    # the data is committed then, and the rest of the step is Dagster recording partitions
+    first_materialization: float | None = None
 
     @property
     def wall_s(self) -> float:
         return self.end - self.start
+
+    @property
+    def until_first_materialization_s(self) -> float | None:
+        if self.first_materialization is None:
+            return None
+        return self.first_materialization - self.start
 
 
 @dataclass
@@ -83,12 +92,13 @@ def read_events(dagster_home: Path, since: float) -> RunEvents:
                 }
             )
             started: dict[str, float] = {}
+            run_steps: list[Step] = []
             for entry in instance.all_logs(run.run_id, of_type=step_events):
                 kind = entry.dagster_event.event_type_value
                 if kind == "STEP_START":
                     started[entry.step_key] = entry.timestamp
                 elif entry.step_key in started:
-                    steps.append(
+                    run_steps.append(
                         Step(
                             run_id=run.run_id,
                             job=run.job_name,
@@ -99,14 +109,20 @@ def read_events(dagster_home: Path, since: float) -> RunEvents:
                             status="success" if kind == "STEP_SUCCESS" else "failure",
                         )
                     )
+            first_seen: dict[str, float] = {}
             for entry in instance.all_logs(
                 run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
             ):
+                first_seen.setdefault(entry.step_key, entry.timestamp)
                 materialization = entry.dagster_event.event_specific_data.materialization
                 duration = materialization.metadata.get("Execution Duration")
                 if duration is not None:
                     key = materialization.asset_key.to_user_string()
                     dbt_model_s[key] = dbt_model_s.get(key, 0.0) + float(duration.value)
+            steps += [
+                replace(step, first_materialization=first_seen.get(step.step_key))
+                for step in run_steps
+            ]
     finally:
         instance.dispose()
     return RunEvents(steps=steps, runs=runs, dbt_model_s=dbt_model_s)

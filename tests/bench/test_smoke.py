@@ -96,6 +96,11 @@ def test_floor_peer_and_ratios(bench_run):
         comparisons["ours_orders_ingest_s"] / orders_floor
     )
     assert _number(comparisons["peer_vs_ours"]) and comparisons["peer_vs_ours"] > 0
+    # the orders step splits into loading and Dagster's per-partition bookkeeping
+    assert 0 < comparisons["ours_orders_load_s"] < comparisons["ours_orders_ingest_s"]
+    assert comparisons["ours_orders_load_s"] + comparisons[
+        "ours_orders_bookkeeping_s"
+    ] == pytest.approx(comparisons["ours_orders_ingest_s"])
 
 
 def test_targets(bench_run):
