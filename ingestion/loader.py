@@ -334,13 +334,14 @@ def _check_groups(
     groups = []
     for number, members in enumerate(by_key.values()):
         contract, present = members[0].contract, members[0].present
+        trim = members[0].layout is None  # see validate._cleaned_select
         if contract.table not in references:
             references[contract.table] = _references(con, contract)
         rows, rejects = f"_rows_{number}", f"_rej_{number}"
         try:
             source = _source_of(con, members, rows)
             create_rejects(
-                con, contract, source, rejects, present, pii_key, references[contract.table]
+                con, contract, source, rejects, present, pii_key, references[contract.table], trim
             )
         except UNREADABLE:
             # Some file fails beyond what its first look showed (a corrupt Parquet page,
@@ -350,7 +351,7 @@ def _check_groups(
                 continue
             source = rows
             create_rejects(
-                con, contract, source, rejects, present, pii_key, references[contract.table]
+                con, contract, source, rejects, present, pii_key, references[contract.table], trim
             )
         counts = dict(
             con.execute(f"select _file, count(*) from {source} group by _file").fetchall()
@@ -365,7 +366,7 @@ def _check_groups(
                 s.reject("empty file: no data rows")
             elif s.rows_quarantined:
                 s.file_status = "partly_quarantined"
-        valid = valid_rows_sql(con, contract, source, rejects, present, pii_key)
+        valid = valid_rows_sql(con, contract, source, rejects, present, pii_key, trim)
         groups.append(CheckedGroup(contract, valid, rejects, members))
     return groups
 
