@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contract import FEEDS, TableContract
-from ingestion.duck import connect, sql_literal
+from ingestion.duck import connect, load_encodings, sql_literal
 from ingestion.landing import list_partitions
 
 try:  # how ingestion tells GBK from UTF-8; a local copy if that helper moves
@@ -71,6 +71,8 @@ def _kind(path: Path) -> str:
 
 def _load(con: duckdb.DuckDBPyConnection, table: str, kind: str, paths: list[Path]) -> list[Path]:
     """Load `paths` into `table`; returns the files skipped as unreadable."""
+    if kind == "csv:gb18030":
+        load_encodings(con)  # as ingestion does, only where a GBK file is read
     try:
         con.execute(f"create or replace table {table} as select * from {_reader(kind, paths)}")
         return []
@@ -118,7 +120,7 @@ def run_floor(landing: Path, db_path: Path) -> dict:
     if db_path.exists():
         db_path.unlink()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(db_path)  # loads the encodings extension (GBK registries)
+    con = connect(db_path)
     tables: dict[str, dict] = {}
     started = time.perf_counter()
     try:

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contract import BOOL, DATE, DECIMAL, INT, SQL_TYPES, TEXT, TIMESTAMP, TableContract
-from ingestion.duck import sql_literal
+from ingestion.duck import load_encodings, sql_literal
 
 UTF8_BOM = codecs.BOM_UTF8
 # Its record is not kept: a broken line cannot be parsed, so its personal fields
@@ -121,6 +121,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path
         f'"c{i}" as "{mapping[name]}"' for i, name in enumerate(delivered) if name in mapping
     )
     duck_encoding = "gb18030" if encoding == "gb18030" else "utf-8"
+    if duck_encoding == "gb18030":
+        load_encodings(con)
     try:
         con.execute(
             f"""
