@@ -122,9 +122,12 @@ def _column_sql(column: Column, source_type: str | None) -> tuple[str, list[Rule
         typed = f"case {value} when '{yes}' then true when '{no}' then false end"
         rules.append(bad(f"{value} not in ('{yes}', '{no}')", "not a boolean:"))
     if kind == JSON:
+        # A valid document that starts with "{" is an object: the type is looked up (a
+        # second parse) only for the rare value with leading blanks or another shape.
         rules.append(
             bad(
-                f"not coalesce(json_valid({value}) and json_type({value}) = 'OBJECT', false)",
+                f"not coalesce(case when starts_with({value}, '{{') then json_valid({value}) "
+                f"else json_valid({value}) and json_type({value}) = 'OBJECT' end, false)",
                 "not a JSON object:",
             )
         )
