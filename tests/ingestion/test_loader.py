@@ -114,9 +114,9 @@ def test_quarantine_says_why_and_audit_adds_up(loaded):
         assert audited == con.execute(f"select count(*) from raw.{table}").fetchone()[0]
 
 
-def delivered_personal_values(landing) -> set[str]:
-    """Every clear-text phone, IP and device id the landing zone delivered."""
-    values: set[str] = set()
+def delivered_order_phones(landing):
+    """(file relative to the landing root, each row's buyer_phone) of every order file
+    that can be read."""
     for path in sorted(landing.glob("orders/dt=*/part-*")):
         try:
             frame = (
@@ -126,7 +126,14 @@ def delivered_personal_values(landing) -> set[str]:
             )
         except Exception:  # a truncated or renamed-column delivery: quarantined whole
             continue
-        values.update(v for v in frame["buyer_phone"].cast(pl.Utf8) if v)
+        yield path.relative_to(landing).as_posix(), frame["buyer_phone"].cast(pl.Utf8).to_list()
+
+
+def delivered_personal_values(landing) -> set[str]:
+    """Every clear-text phone, IP and device id the landing zone delivered."""
+    values: set[str] = set()
+    for _, phones in delivered_order_phones(landing):
+        values.update(v for v in phones if v)
     for path in sorted(landing.glob("reviews/dt=*/part-*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
@@ -170,17 +177,8 @@ def test_each_stored_personal_value_is_the_keyed_hash_of_its_own(loaded):
     reviews): the stored hash is the HMAC of the value that row delivered."""
     con, landing, _, _ = loaded
     expected = {}
-    for path in sorted(landing.glob("orders/dt=*/part-*")):
-        try:
-            frame = (
-                pl.read_parquet(path, columns=["buyer_phone"])
-                if path.suffix == ".parquet"
-                else pl.read_csv(path, columns=["buyer_phone"], infer_schema=False)
-            )
-        except Exception:  # a delivery quarantined whole
-            continue
-        relative = path.relative_to(landing).as_posix()
-        for number, phone in enumerate(frame["buyer_phone"].to_list(), start=1):
+    for relative, phones in delivered_order_phones(landing):
+        for number, phone in enumerate(phones, start=1):
             expected[(relative, number)] = (_keyed(phone),)
     for path in sorted(landing.glob("reviews/dt=*/part-*.jsonl")):
         relative = path.relative_to(landing).as_posix()
