@@ -60,6 +60,9 @@ class LandedFile:
     size: int
     mtime_ns: int
     remote: str | None = None  # the object's URL when the landing zone is remote
+    # A local file whose real path (links resolved) lies outside the landing root: it is
+    # listed, so the audit shows it, but never opened.
+    outside_root: bool = False
 
     def fetch(self) -> Path:
         """The file as a local path, copied from the object store once per version."""
@@ -113,6 +116,11 @@ class Partition:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _inside(root: str, path: str) -> bool:
+    """Whether ``path``, every link on the way resolved, lies under ``root`` (resolved)."""
+    return os.path.realpath(path).startswith(root.rstrip("/") + "/")
+
+
 def list_partitions(
     landing_dir: str | Path, feed: str, cache_dir: Path | None = None
 ) -> list[Partition]:
@@ -140,6 +148,7 @@ def list_partitions(
             if info.base_name == SUCCESS_MARKER or info.base_name.startswith("."):
                 continue
             relative = info.path[len(root) + 1 :]
+            outside = not remote and not _inside(root, info.path)
             files.append(
                 LandedFile(
                     path=(cache / relative) if remote else Path(info.path),
@@ -147,6 +156,7 @@ def list_partitions(
                     size=info.size,
                     mtime_ns=info.mtime_ns or 0,
                     remote=f"{scheme}://{info.path}" if remote else None,
+                    outside_root=outside,
                 )
             )
         partitions.append(

@@ -10,11 +10,15 @@ gives
   delivered type (VARCHAR for text formats, the Parquet type for Parquet);
 - ``_row_number``: 1-based data row, line or Parquet row;
 - ``_file`` (multi-file readers): the loader's index of the file of the row;
-- ``_pre_reason``: a reason found while reading a row (broken JSON line, JSON
-  value of the wrong type), NULL otherwise.
+- ``_pre_reason``: a reason found while reading a row (a malformed CSV line, a broken
+  JSON line, a JSON value of the wrong type), NULL otherwise;
+- ``_raw_line``: for a line that could not be parsed into fields (malformed CSV, broken
+  JSON), its text with personal data masked by pattern (``pii.mask_pii_sql``), else NULL.
 
-A file that cannot be read at all raises ``FileRejected`` with a readable reason;
-the loader quarantines it whole and goes on with the partition's other files.
+A malformed line is one row with its reason and raw text; the file's other lines still
+load. A file that cannot be read at all (no usable header, truncated Parquet, an encoding
+that nothing detects) raises ``FileRejected`` with a readable reason; the loader
+quarantines it whole and goes on with the partition's other files.
 """
 
 from __future__ import annotations
@@ -26,14 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ingestion.contract import BOOL, DATE, DECIMAL, INT, SQL_TYPES, TEXT, TIMESTAMP, TableContract
 from ingestion.duck import load_encodings, sql_literal
+from ingestion.pii import mask_pii_sql
 
 UTF8_BOM = codecs.BOM_UTF8
-# Its record is not kept: a broken line cannot be parsed, so its personal fields
-# cannot be hashed.
+# A broken line has no fields, so no record: its raw text is kept, personal data masked.
 BROKEN_LINE = "broken JSON line"
+NOT_UTF8_LINE = "broken JSON line: not valid UTF-8"
+# A header beyond these is not a delivery of any contract (a binary file, a hostile one).
+MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_COLUMNS = 1000
 
 
 def _first_line(error: Exception, lines: int = 1) -> str:
@@ -72,10 +81,18 @@ def detect_encoding(path: Path) -> str:
 
 def _header(path: Path, encoding: str) -> list[str]:
     with path.open("rb") as handle:
-        first = handle.readline()
-    text = first.decode(encoding if encoding != "gb18030" else "gb18030", errors="strict")
-    text = text.lstrip("\ufeff")
-    row = next(csv.reader(io.StringIO(text)), [])
+        first = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        raise FileRejected(f"no header row: the first line is longer than {MAX_HEADER_BYTES} B")
+    if b"\0" in first:
+        raise FileRejected("no header row: the first line has a NUL byte")
+    text = first.decode(encoding, errors="strict").lstrip("\ufeff")
+    try:
+        row = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as error:
+        raise FileRejected(f"header row is not CSV: {error}") from error
+    if len(row) > MAX_HEADER_COLUMNS:
+        raise FileRejected(f"header row has {len(row)} columns (at most {MAX_HEADER_COLUMNS})")
     return [name.strip() for name in row]
 
 
@@ -104,14 +121,20 @@ def _require(contract: TableContract, missing: tuple[str, ...]) -> None:
         raise FileRejected(f"missing required column(s): {', '.join(missing_required)}")
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path) -> ReadResult:
+def read_csv(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path, pii_key: bytes
+) -> ReadResult:
+    """Create ``_src`` from one CSV file. DuckDB's reader keeps the lines it cannot parse
+    (wrong field count, unbalanced quote, bad encoding, over-long) in its rejects table
+    while the good ones load (``store_rejects``); those lines become rows of ``_src``
+    with a reason and their masked text, numbered where they stood."""
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     encoding = detect_encoding(path)
     try:
         delivered = _header(path, encoding)
     except UnicodeDecodeError as error:
-        raise FileRejected(f"header is neither UTF-8 nor GBK: {error}") from error
+        raise FileRejected(f"header is neither UTF-8 nor GBK: {error.reason}") from error
     if not any(delivered):
         raise FileRejected("no header row")
     mapping, result = _map_columns(contract, delivered)
@@ -123,22 +146,77 @@ def read_csv(con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path
     duck_encoding = "gb18030" if encoding == "gb18030" else "utf-8"
     if duck_encoding == "gb18030":
         load_encodings(con)
+    con.execute("drop table if exists _csv_rejects")
+    con.execute("drop table if exists _csv_scans")
+    # The rows come out in file order (and are numbered so) only while insertion order is
+    # preserved; the loader turns it off for its inserts.
+    preserve = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("set preserve_insertion_order = true")
     try:
         con.execute(
             f"""
             create or replace temp table _src as
             select {select}, row_number() over () as _row_number,
-                   null::varchar as _pre_reason
+                   null::varchar as _pre_reason, null::varchar as _raw_line
             from read_csv({sql_literal(str(path))}, header = true, auto_detect = false,
                           columns = {{{columns}}}, delim = ',', quote = '"', escape = '"',
                           strict_mode = true, hive_partitioning = false,
-                          encoding = '{duck_encoding}')
+                          encoding = '{duck_encoding}', store_rejects = true,
+                          rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')
             """
         )
     except duckdb.Error as error:
-        raise FileRejected(f"unreadable CSV: {_first_line(error, 2)}") from error
-    # Rows are counted by the loader, once per group of files (loader._check_groups).
+        raise FileRejected(f"unreadable CSV: {_first_line(error, 2)[:300]}") from error
+    finally:
+        con.execute(f"set preserve_insertion_order = {str(preserve).lower()}")
+    _add_rejected_lines(con, pii_key)
+    # Rows are counted by the loader, once per group of files (staging.check_groups).
     return ReadResult(result.columns, result.missing_columns, result.extra_columns, encoding)
+
+
+def _add_rejected_lines(con: duckdb.DuckDBPyConnection, pii_key: bytes) -> None:
+    """Number ``_src``'s rows by the CSV record they came from, and add one row per record
+    DuckDB rejected. ``row_number`` counted only the good rows: the k-th good row is record
+    k + (the rejected records before it), found with an as-of join on the rejects."""
+    if not con.execute("select count(*) from _csv_rejects").fetchone()[0]:
+        return
+    con.execute(
+        f"""
+        create or replace temp table _csv_bad as
+        select _row_number, _pre_reason, {mask_pii_sql("raw", pii_key)} as _raw_line
+        from (
+            select line - 1 as _row_number,   -- line 1 is the header
+                   'malformed CSV line: ' || string_agg(
+                       distinct lower(error_type::varchar) || ' (' || error_message || ')', '; '
+                   ) as _pre_reason,
+                   any_value(csv_line) as raw
+            from _csv_rejects group by line
+        )
+        """
+    )
+    con.execute(
+        """
+        create or replace temp table _csv_gaps as
+        select good_before, max(skipped) as skipped
+        from (select _row_number - row_number() over (order by _row_number) as good_before,
+                     row_number() over (order by _row_number) as skipped
+              from _csv_bad)
+        group by good_before
+        """
+    )
+    con.execute(
+        """
+        create or replace temp table _src_numbered as
+        select s.* replace (s._row_number + coalesce(g.skipped, 0) as _row_number)
+        from _src s asof left join _csv_gaps g on s._row_number > g.good_before
+        union all by name
+        select * from _csv_bad
+        """
+    )
+    con.execute("drop table _src")
+    con.execute("alter table _src_numbered rename to _src")
+    for table in ("_csv_bad", "_csv_gaps", "_csv_rejects", "_csv_scans"):
+        con.execute(f"drop table if exists {table}")
 
 
 # Parquet physical types accepted per contract kind; anything else rejects the file,
@@ -222,7 +300,8 @@ def parquet_scan_sql(layout: ParquetLayout, files: list[tuple[int, Path]]) -> st
     indexes = ", ".join(str(index) for index, _ in files)
     return (
         f"(select {select}, [{indexes}][file_index::integer + 1] as _file, "
-        "file_row_number + 1 as _row_number, null::varchar as _pre_reason "
+        "file_row_number + 1 as _row_number, null::varchar as _pre_reason, "
+        "null::varchar as _raw_line "
         f"from read_parquet([{paths}], hive_partitioning = false))"
     )
 
@@ -238,40 +317,78 @@ _JSON_TYPES = {
 }
 
 
+def _lines_from_python(con: duckdb.DuckDBPyConnection, files: list[tuple[int, Path]]) -> str:
+    """The lines of JSON Lines files with invalid UTF-8 somewhere, split and decoded line by
+    line, as temp table ``_py_lines``: a bad line is one rejected row, not a lost file.
+    Taken only when DuckDB's ``read_text`` refuses a file (it reads whole files as UTF-8)."""
+    rows: dict[str, list] = {"_file": [], "_row_number": [], "line": [], "_bad_utf8": []}
+    for index, path in files:
+        for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+            try:
+                line, bad = raw.decode("utf-8"), False
+            except UnicodeDecodeError:
+                line, bad = raw.decode("utf-8", errors="replace"), True
+            rows["_file"].append(index)
+            rows["_row_number"].append(number)
+            rows["line"].append(line)
+            rows["_bad_utf8"].append(bad)
+    con.register("_py_lines_view", pa.table(rows))
+    con.execute("create or replace temp table _py_lines as select * from _py_lines_view")
+    con.unregister("_py_lines_view")
+    return "select _file, _row_number::bigint as _row_number, line, _bad_utf8 from _py_lines"
+
+
 def read_jsonl_files(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, files: list[tuple[int, Path]]
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    files: list[tuple[int, Path]],
+    pii_key: bytes,
 ) -> dict[int, tuple[str, ...]]:
     """Create ``_src`` from JSON Lines files in one pass over their text; returns, per
     file index, the delivered keys the contract does not know.
 
-    Read as lines, so a broken line is one quarantined row, not a lost file;
-    ``_row_number`` is the line number.
+    Read as lines, so a broken line is one quarantined row (with its masked text), not a
+    lost file; ``_row_number`` is the line number.
     """
     paths = ", ".join(sql_literal(str(path)) for _, path in files)
     indexes = ", ".join(str(index) for index, _ in files)
+    lines = f"""
+        select _file, unnest(lines) as line, unnest(range(1, len(lines) + 1)) as _row_number,
+               false as _bad_utf8
+        from (select [{indexes}][file_index::integer + 1] as _file,
+                     string_split(content, chr(10)) as lines
+              from read_text([{paths}]))
+    """
+
     # Broken lines are kept apart first: DuckDB may evaluate JSON functions on every
     # row of a projection, and one broken line must not fail the file. Lines are
     # almost always objects starting with "{", so trimming is paid only by the rest.
-    con.execute(
-        f"""
+    def docs(lines: str) -> str:
+        return f"""
         create or replace temp table _docs as
-        with files as (
-            select [{indexes}][file_index::integer + 1] as _file,
-                   string_split(content, chr(10)) as lines
-            from read_text([{paths}])
-        ),
-        numbered as (
-            select _file, unnest(lines) as line, unnest(range(1, len(lines) + 1)) as _row_number
-            from files
+        with numbered as ({lines}),
+        judged as (
+            select _file, _row_number, line, _bad_utf8,
+                   not _bad_utf8 and case
+                       when starts_with(line, '{{') then coalesce(json_valid(line), false)
+                       else coalesce(json_valid(line) and starts_with(ltrim(line), '{{'), false)
+                   end as _valid
+            from numbered
+            where case when starts_with(line, '{{') then true
+                       else trim(line, ' \t\r') <> '' end
         )
-        select _file, _row_number, line,
-               case when starts_with(line, '{{') then coalesce(json_valid(line), false)
-                    else coalesce(json_valid(line) and starts_with(ltrim(line), '{{'), false)
-               end as _valid
-        from numbered
-        where case when starts_with(line, '{{') then true else trim(line, ' \t\r') <> '' end
-        """
-    )
+        select _file, _row_number, case when _valid then line end as line, _valid,
+               case when not _valid then {mask_pii_sql("line", pii_key)} end as _raw_line,
+               case when _bad_utf8 then '{NOT_UTF8_LINE}' else '{BROKEN_LINE}' end as _broken
+        from judged
+    """
+
+    try:
+        con.execute(docs(lines))
+    except duckdb.InvalidInputException as error:
+        if "UTF-8" not in str(error):
+            raise
+        con.execute(docs(_lines_from_python(con, files)))
     paths_list = ", ".join(f"'$.{c.delivered_name}'" for c in contract.columns)
     selects, type_checks = [], []
     for i, column in enumerate(contract.columns, start=1):
@@ -296,10 +413,10 @@ def read_jsonl_files(
         )
         select {", ".join(selects)}, _file, _row_number,
                nullif(concat_ws('; ', {", ".join(type_checks)}), '') as _pre_reason,
-               _extra
+               null::varchar as _raw_line, _extra
         from parsed
         union all
-        select {", ".join("null" for _ in selects)}, _file, _row_number, '{BROKEN_LINE}',
+        select {", ".join("null" for _ in selects)}, _file, _row_number, _broken, _raw_line,
                []::varchar[]
         from _docs where not _valid
         """
@@ -310,4 +427,5 @@ def read_jsonl_files(
     ).fetchall()
     con.execute("alter table _src drop column _extra")
     con.execute("drop table _docs")
+    con.execute("drop table if exists _py_lines")
     return {index: tuple(keys) for index, keys in extra}

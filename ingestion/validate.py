@@ -36,7 +36,6 @@ from ingestion.contract import (
 )
 from ingestion.duck import sql_literal
 from ingestion.pii import pii_hash_sql
-from ingestion.readers import BROKEN_LINE
 
 
 def _quoted(name: str) -> str:
@@ -72,8 +71,12 @@ def _blank_to_null(expr: str, source_type: str, trim: bool) -> str:
     return f"nullif(trim({expr}), '')" if trim else f"nullif({expr}, '')"
 
 
-def _column_sql(column: Column, source_type: str | None) -> tuple[str, list[Rule]]:
-    """(typed expression, rules) for one column, read from its cleaned value."""
+def _column_sql(
+    column: Column, source_type: str | None, text_format: bool = False
+) -> tuple[str, list[Rule]]:
+    """(typed expression, rules) for one column, read from its cleaned value. Text read
+    from CSV or JSON Lines (``text_format``) must not hold a NUL byte: no program writes
+    one into text, and it would cut the value short in most clients."""
     name = column.name
     if source_type is None:  # nullable column absent from this file
         return f"null::{SQL_TYPES[column.kind]}", []
@@ -89,6 +92,8 @@ def _column_sql(column: Column, source_type: str | None) -> tuple[str, list[Rule
             f"'{name}: {what} ' || {_shown(column, f'{value}::varchar')}",
         )
 
+    if text_format and is_text:
+        rules.append(Rule(f"contains({value}, chr(0))", f"'{name}: contains a NUL byte'"))
     kind = column.kind
     typed = value
     if kind == TEXT or not is_text:
@@ -237,7 +242,7 @@ def create_rejects(
         rule
         for column in contract.columns
         if column.name in present
-        for rule in _column_sql(column, types.get(column.name))[1]
+        for rule in _column_sql(column, types.get(column.name), trim)[1]
     ]
     flags, reference_rules = _reference_sql(references or {}, types)
     rules += reference_rules
@@ -251,18 +256,19 @@ def create_rejects(
         if column.pii:
             value = pii_hash_sql(_blank_to_null(value, "VARCHAR", trim), pii_key)
         record.append(f"{_quoted(column.stored_name)} := {value}")
-    # A broken JSON line has no fields to judge: its one reason says it all, and its
-    # record is not kept (its personal fields cannot be hashed).
+    # A line that could not be parsed (malformed CSV, broken JSON) has no fields to
+    # judge: its one reason says it all, and its masked raw text stands for the record.
     con.execute(
         f"""
         create or replace temp table {rejects} as
         with cleaned as ({_cleaned_select(source, delivered, types, trim)}),
         resolved as (select {", ".join(["v.*", *flags])} from cleaned v)
         select v._file, v._row_number,
-               case when v._pre_reason = '{BROKEN_LINE}' then v._pre_reason
+               case when v._raw_line is not null then v._pre_reason
                     else concat_ws('; ', {reasons}) end as _reason,
-               case when v._pre_reason is distinct from '{BROKEN_LINE}'
-                    then to_json(struct_pack({", ".join(record)}))::varchar end as _record
+               case when v._raw_line is null
+                    then to_json(struct_pack({", ".join(record)}))::varchar end as _record,
+               v._raw_line
         from resolved v
         where {broken}
         """

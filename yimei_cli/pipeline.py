@@ -10,7 +10,8 @@ import dagster as dg
 
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
-from ingestion.loader import known_deliveries, pending_partitions
+from ingestion.audit import known_deliveries
+from ingestion.loader import pending_partitions
 from ingestion.settings import Settings
 
 # The console shows warnings and errors; every event is kept in the instance for the UI.

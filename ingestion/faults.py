@@ -1,0 +1,46 @@
+"""Named fault points, for the fault-injection suite (tests/reliability).
+
+``YIMEI_FAULTS`` names points and what happens there, comma-separated:
+
+- ``ingest:checked=kill``: the process SIGKILLs itself at that point, as a crash or an
+  OOM kill would;
+- ``dbt:start=wait:/tmp/x``: the process creates ``/tmp/x.reached`` and waits (up to
+  ten minutes) until ``/tmp/x`` exists, so a test can act while the run stands there.
+
+Unset (always, outside the tests), a point costs one dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from pathlib import Path
+
+WAIT_LIMIT_S = 600
+
+
+@functools.cache
+def _plan(spec: str) -> dict[str, str]:
+    plan = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, action = item.partition("=")
+        plan[name] = action
+    return plan
+
+
+def point(name: str) -> None:
+    action = _plan(os.environ.get("YIMEI_FAULTS", "")).get(name)
+    if action is None:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action.startswith("wait:"):
+        release = Path(action[len("wait:") :])
+        release.with_name(release.name + ".reached").write_text(str(os.getpid()))
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        raise ValueError(f"YIMEI_FAULTS: unknown action {action!r} at {name}")
