@@ -8,9 +8,9 @@ from datetime import date
 
 import dagster as dg
 
+from ingestion.audit import known_deliveries
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
-from ingestion.audit import known_deliveries
 from ingestion.loader import pending_partitions
 from ingestion.settings import Settings
 
