@@ -3,7 +3,8 @@
 ``YIMEI_FAULTS`` names points and what happens there, comma-separated:
 
 - ``ingest:checked=kill``: the process SIGKILLs itself at that point, as a crash or an
-  OOM kill would;
+  OOM kill would; ``killgroup`` kills its whole process group (a dbt child included), as
+  stopping a container or a systemd unit does;
 - ``dbt:start=wait:/tmp/x``: the process creates ``/tmp/x.reached`` and waits (up to
   ten minutes) until ``/tmp/x`` exists, so a test can act while the run stands there.
 
@@ -36,6 +37,8 @@ def point(name: str) -> None:
         return
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "killgroup":
+        os.killpg(os.getpgid(0), signal.SIGKILL)
     elif action.startswith("wait:"):
         release = Path(action[len("wait:") :])
         release.with_name(release.name + ".reached").write_text(str(os.getpid()))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 SUCCESS_MARKER = "_SUCCESS"
-_PARTITION_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+_PARTITION_DIR = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")  # fullmatch: no trailing newline
 
 
 def is_remote(landing_dir: str | Path) -> bool:
@@ -135,7 +135,7 @@ def list_partitions(
     by_dt: dict[date, list[pafs.FileInfo]] = {}
     for info in filesystem.get_file_info(pafs.FileSelector(feed_dir, recursive=True)):
         parts = info.path[len(feed_dir) + 1 :].split("/")
-        match = _PARTITION_DIR.match(parts[0])
+        match = _PARTITION_DIR.fullmatch(parts[0])
         if match and len(parts) == 2 and info.type == pafs.FileType.File:
             by_dt.setdefault(date.fromisoformat(match.group(1)), []).append(info)
         elif match and len(parts) == 1:

@@ -143,8 +143,10 @@ def load_partitions(
             faults.point("ingest:before_commit")
             check_unchanged(staged)
             con.execute("commit")
-        except BaseException:
+        except BaseException as error:
             con.execute("rollback")
+            if isinstance(error, duckdb.Error):
+                check_unchanged(staged)  # a file that vanished mid-load is said as such
             raise
     finally:
         for table in _temp_tables(con) - temp_before:

@@ -7,8 +7,10 @@ from datetime import date
 
 import dagster as dg
 
+from ingestion import run_lock
 from ingestion.duck import connect
 from ingestion.settings import Settings
+from orchestration import runs
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -25,6 +27,25 @@ class WarehouseResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         as_of = date.fromisoformat(self.as_of) if self.as_of else None
         return Settings.from_env(landing_dir=self.landing_dir, data_dir=self.data_dir, as_of=as_of)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        """A run holds the data directory's lock from its first step to its last, however it
+        was launched (``yimei run``, a sensor, the schedule); a sensor's evaluation, which is
+        no run, does not. The first holder marks runs that died (killed) as failed."""
+        run = context.dagster_run
+        if run is None or context.instance is None:
+            yield self
+            return
+        settings = self.settings()
+        holder = f"Dagster run {run.run_id} ({run.job_name})"
+        warn = context.log.warning if context.log else print
+        with run_lock.hold(settings.data_dir, holder, on_wait=warn) as outermost:
+            runs.claim(context.instance, run.run_id)
+            if outermost:
+                for dead in runs.fail_dead_runs(context.instance, run.run_id):
+                    warn(f"run {dead} had died without finishing: marked failed")
+            yield self
 
     @contextmanager
     def connect(self, read_only: bool = False):

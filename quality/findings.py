@@ -21,6 +21,11 @@ create table if not exists governance.rule_results (
     entities_checked bigint, entities_failing bigint, failure_rate double, passed boolean,
     checked_at timestamptz
 );
+-- How each checked run ended: 'blocked' by the gate or 'published'. A run killed before
+-- either has no row, and its rule results are never published (quality/publish.py).
+create table if not exists governance.run_outcomes (
+    run_id varchar primary key, outcome varchar, decided_at timestamptz
+);
 """
 
 
@@ -79,18 +84,15 @@ def write_findings(
 def write_rule_results(
     con: duckdb.DuckDBPyConnection, outcomes: dict[str, RuleOutcome], run_id: str
 ) -> None:
+    """This run's result of every rule, in one transaction: all or none."""
     con.execute(DDL)
     checked_at = datetime.now(UTC)
+    rows = []
     for rule_id, outcome in sorted(outcomes.items()):
         rule = RULE_BY_ID[rule_id]
         failing = len(outcome.failing)
         checked = max(outcome.entities_checked, failing)
-        con.execute(
-            "delete from governance.rule_results where run_id = ? and rule_id = ?",
-            [run_id, rule_id],
-        )
-        con.execute(
-            "insert into governance.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.append(
             [
                 run_id,
                 rule_id,
@@ -102,5 +104,24 @@ def write_rule_results(
                 failing / checked if checked else 0.0,
                 outcome.passed,
                 checked_at,
-            ],
+            ]
         )
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from governance.rule_results where run_id = ?", [run_id])
+        con.executemany(
+            "insert into governance.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def record_outcome(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str) -> None:
+    """How a checked run ended: ``blocked`` or ``published``."""
+    con.execute(DDL)
+    con.execute(
+        "insert or replace into governance.run_outcomes values (?, ?, ?)",
+        [run_id, outcome, datetime.now(UTC)],
+    )

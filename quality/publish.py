@@ -12,15 +12,32 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import faults
 from ingestion.duck import sql_literal
 from quality.published import PUBLISHED_TABLES
+
+# Rows of a published table that only some runs may show: the rule results of runs that
+# were killed before the gate decided (no governance.run_outcomes row) stay unpublished.
+ROWS_PUBLISHED = {
+    "governance.rule_results": "run_id = $run_id "
+    "or run_id in (select run_id from wh.governance.run_outcomes)",
+}
+
+
+def remove_stale_copies(serving_path: Path) -> list[Path]:
+    """Half-written copies left by a publish that was killed. Called under the data
+    directory's run lock, so no other publish is writing one."""
+    stale = sorted(serving_path.parent.glob(f".{serving_path.name}.*.tmp*"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
     """Returns the published tables. Raises (leaving serving untouched) on any error."""
     serving_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_copies(serving_path)
     staging = serving_path.with_name(f".{serving_path.name}.{run_id}.tmp")
-    staging.unlink(missing_ok=True)
     published = []
     try:
         con = duckdb.connect(str(staging))
@@ -28,15 +45,21 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
             con.execute(f"attach {sql_literal(str(warehouse_path))} as wh (read_only)")
             for table in PUBLISHED_TABLES:
                 schema, name = table.split(".")
+                rows = ROWS_PUBLISHED.get(table, "true")
                 con.execute(f"create schema if not exists {schema}")
-                con.execute(f"create table {table} as select * from wh.{table}")
+                con.execute(
+                    f"create table {table} as select * from wh.{table} where {rows}",
+                    {"run_id": run_id} if "$run_id" in rows else None,
+                )
                 _copy_comments(con, schema, name)
                 published.append(table)
             con.execute("detach wh")
             con.execute("checkpoint")
         finally:
             con.close()
+        faults.point("publish:before_rename")
         os.replace(staging, serving_path)
+        faults.point("publish:after_rename")
     finally:
         staging.unlink(missing_ok=True)
     return published

@@ -234,7 +234,30 @@ def main(argv: list[str] | None = None) -> int:
     bench.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"yimei {args.command}: interrupted; nothing half-written is kept", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - said in words below, never a bare traceback
+        if os.environ.get("YIMEI_DEBUG"):
+            raise
+        from yimei_cli.failures import describe_exception
+
+        settings = _settings_or_none(args)
+        print(
+            f"yimei {args.command}: error: {describe_exception(error, settings)}\n"
+            "  (YIMEI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _settings_or_none(args: argparse.Namespace) -> Settings | None:
+    try:
+        return _settings(args) if hasattr(args, "landing") else None
+    except Exception:  # noqa: BLE001 - the settings themselves are what failed
+        return None
 
 
 if __name__ == "__main__":

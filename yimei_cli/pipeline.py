@@ -8,14 +8,18 @@ from datetime import date
 
 import dagster as dg
 
+from ingestion import run_lock
 from ingestion.audit import known_deliveries
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
 from ingestion.loader import pending_partitions
 from ingestion.settings import Settings
+from orchestration.runs import fail_dead_runs
+from yimei_cli.failures import describe_step_failures
 
-# The console shows warnings and errors; every event is kept in the instance for the UI.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger stays quiet: a failed step is told by describe_step_failures,
+# in words, after the run; every event (tracebacks included) is kept for the UI.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def use_dagster_home(settings: Settings) -> None:
@@ -86,11 +90,20 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
     """Ingest every pending range of every feed (one Dagster run each), then build, check
     and publish (one run): the same jobs the sensors and the schedule launch.
 
-    When nothing was ingested and the last successful build was for the same run date
-    and the same loads, serving.duckdb is already current: the build is skipped unless
-    ``rebuild``."""
-    use_dagster_home(settings)
+    The whole of it holds the data directory's run lock (``run_lock``): a second run
+    waits, then finds what the first loaded already loaded. When nothing was ingested
+    and the last successful build was for the same run date and the same loads,
+    serving.duckdb is already current: the build is skipped unless ``rebuild``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock.hold(settings.data_dir, f"yimei run (as of {settings.as_of})"):
+        use_dagster_home(settings)
+        with dg.DagsterInstance.get() as instance:
+            for dead in fail_dead_runs(instance):
+                print(f"run {dead} had died without finishing (killed?): marked failed")
+        return _run_locked(settings, rebuild)
+
+
+def _run_locked(settings: Settings, rebuild: bool) -> int:
     from orchestration.feeds.assets import FEED_ORDER, ingest_jobs
     from orchestration.feeds.partitions import range_tags
     from orchestration.jobs import build_and_publish_job
@@ -135,9 +148,6 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
 
 
 def _failed(settings: Settings, result, ingest_run_ids: list[str], started: float) -> int:
-    failed_steps = [
-        event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"
-    ]
     blocked_rules = print_summary(
         settings, ingest_run_ids, result.run_id, time.monotonic() - started
     )
@@ -147,10 +157,11 @@ def _failed(settings: Settings, result, ingest_run_ids: list[str], started: floa
             f"{settings.serving_path} was left unchanged."
         )
     else:
-        print(
-            f"\nRUN FAILED in step(s): {', '.join(failed_steps) or 'unknown'} "
-            f"(run {result.run_id}; details in the Dagster UI: make ui)."
-        )
+        failures = describe_step_failures(settings, result) or ["no step failed; the run did"]
+        print(f"\nRUN FAILED (run {result.run_id}; every event is in the Dagster UI: make ui)")
+        for line in failures:
+            print(f"  {line}")
+        print(f"  {settings.serving_path} still holds the last published version.")
     return 1
 
 

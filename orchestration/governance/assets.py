@@ -10,10 +10,11 @@ Every run, blocked or not, also rebuilds the quality site: the GX Data Docs unde
 
 import dagster as dg
 
+from ingestion import faults
 from orchestration.resources import WarehouseResource
 from orchestration.transform.assets import yimei_dbt_models
 from quality.docs import SITE_DIR, DocsSite
-from quality.findings import write_findings, write_rule_results
+from quality.findings import record_outcome, write_findings, write_rule_results
 from quality.publish import publish
 from quality.rules import RULES
 from quality.runner import ENTITY_TARGETS, Validator, run_blocking_rules, run_entity_rules
@@ -76,6 +77,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     with warehouse.connect() as con:
         outcomes = run_entity_rules(con, validator)
         write_findings(con, outcomes, context.run_id)
+        faults.point("governance:findings_written")
         # Blocking rules run after the findings are written: findings are published too,
         # so they must pass GOV-10 like every other published table.
         outcomes |= run_blocking_rules(con, validator, settings.as_of)
@@ -143,6 +145,9 @@ def publish_gate(
             [context.run_id],
         ).fetchone()[0]
     if failed or judged == 0:
+        if judged:
+            with warehouse.connect() as con:
+                record_outcome(con, context.run_id, "blocked")
         raise dg.Failure(
             description=f"publication blocked by {', '.join(failed) or 'missing rule results'}",
             metadata={"failed_rules": ", ".join(failed)},
@@ -157,6 +162,8 @@ def serving_database(
     """The published, read-only, PII-free database for analysts, BI and reports."""
     settings = warehouse.settings()
     tables = publish(settings.warehouse_path, settings.serving_path, context.run_id)
+    with warehouse.connect() as con:
+        record_outcome(con, context.run_id, "published")
     return dg.MaterializeResult(
         metadata={"path": str(settings.serving_path), "tables": ", ".join(tables)}
     )

@@ -22,10 +22,14 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from ingestion import faults
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import ensure_manifest, yimei_dbt_project
 
 ensure_manifest()
+
+# The fault point "dbt:building" is reached after this many dbt results (tests/reliability).
+DBT_EVENTS_BEFORE_FAULT = 10
 
 # dbt selection of the incremental models; the other definition takes everything else.
 INCREMENTAL_MODELS = "config.materialized:incremental"
@@ -95,5 +99,10 @@ def yimei_dbt_models(
 ):
     """Seeds, staging views, the as-of histories, compliance facts and marts (rebuilt each run:
     they are judged as of the run date and the registries' current history)."""
+    faults.point("dbt:start")
     args = _build_args(warehouse)
-    yield from dbt.cli(args, context=context, target_path=_target_path(warehouse)).stream()
+    invocation = dbt.cli(args, context=context, target_path=_target_path(warehouse))
+    for number, event in enumerate(invocation.stream()):
+        if number == DBT_EVENTS_BEFORE_FAULT:
+            faults.point("dbt:building")  # dbt is mid-build: models written, more to come
+        yield event
