@@ -4,18 +4,56 @@ from __future__ import annotations
 
 import duckdb
 
+from quality.findings import DDL, record_outcome
 from quality.publish import publish
 from quality.published import PUBLISHED_TABLES
 
 
 def _warehouse(path, value: int):
     con = duckdb.connect(str(path))
+    con.execute(DDL)  # the governance tables as the governance step makes them
     for table in PUBLISHED_TABLES:
         schema = table.split(".")[0]
-        con.execute(f"create schema if not exists {schema}")
-        con.execute(f"create or replace table {table} as select {value} as v")
+        if schema == "marts":
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create or replace table {table} as select {value} as v")
     con.execute("comment on table marts.market_monthly is 'GMV by month'")
     con.close()
+
+
+def _rule_result(path, run_id: str) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(
+        "insert into governance.rule_results (run_id, rule_id, passed) values (?, 'GOV-10', true)",
+        [run_id],
+    )
+    con.close()
+
+
+def test_only_rule_results_of_decided_runs_are_published(tmp_path):
+    """A run killed after its checks but before the gate decided (no outcome) is not shown
+    as checked; the publishing run and the runs the gate decided are."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, 1)
+    for run_id in ("blocked", "killed", "current"):
+        _rule_result(warehouse, run_id)
+    con = duckdb.connect(str(warehouse))
+    record_outcome(con, "blocked", "blocked")
+    con.close()
+    publish(warehouse, serving, "current")
+    reader = duckdb.connect(str(serving), read_only=True)
+    runs = {r for (r,) in reader.execute("select run_id from governance.rule_results").fetchall()}
+    reader.close()
+    assert runs == {"blocked", "current"}
+
+
+def test_a_publish_removes_the_copy_a_killed_publish_left(tmp_path):
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    _warehouse(warehouse, 1)
+    stale = tmp_path / ".serving.duckdb.killed-run.tmp"
+    stale.write_bytes(b"half a database")
+    publish(warehouse, serving, "run1")
+    assert not stale.exists()
 
 
 def test_publish_replaces_the_file_and_open_readers_keep_reading(tmp_path):

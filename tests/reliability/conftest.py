@@ -41,6 +41,14 @@ TINY = SampleConfig(
 )
 DEADLINE_S = 600
 FIGURES: Counter = Counter()
+LOGS: list[Path] = []  # the session's folder for run outputs, set by run_logs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_logs(tmp_path_factory) -> Path:
+    """Run outputs live apart from the data directories (which a test may make read-only)."""
+    LOGS[:] = [tmp_path_factory.mktemp("run-logs")]
+    return LOGS[0]
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -75,7 +83,7 @@ def start_yimei(
     landing: Path, data_dir: Path, *args: str, faults: str = "", log_name: str = "run", **env
 ) -> Run:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    log = data_dir.parent / f"{data_dir.name}.{log_name}.{time.monotonic_ns()}.log"
+    log = LOGS[0] / f"{data_dir.parent.name}-{log_name}-{time.monotonic_ns()}.log"
     handle = log.open("wb")
     yimei = Path(sys.executable).with_name("yimei")
     process = subprocess.Popen(

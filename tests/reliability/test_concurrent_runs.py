@@ -21,6 +21,7 @@ import pytest
 from tests.reliability.conftest import (
     DEADLINE_S,
     FIGURES,
+    LOGS,
     copy_data_dir,
     dagster_runs,
     serving_version,
@@ -120,7 +121,7 @@ def test_a_run_launched_by_dagster_waits_for_yimei_run(paused_run, clean_run):
     dagster = Path(sys.executable).with_name("dagster")
     env = yimei_env(data_dir, YIMEI_LANDING_DIR=str(clean_run["landing"]))
     env.update(DAGSTER_HOME=str(data_dir / "dagster"), YIMEI_AS_OF="2026-11-23")
-    log = data_dir.parent / "dagster-job.log"
+    log = LOGS[0] / f"{data_dir.parent.name}-dagster-job.log"
     with log.open("wb") as handle:
         job = subprocess.Popen(
             [
