@@ -246,29 +246,32 @@ junk_text = st.text(
 ).filter(lambda s: s.strip(" \t\x0b\x0c") != "")
 
 
+def _junk_costs_only_itself(root: Path, source: Path, feed: str, junk: list[str], at: int):
+    landing = Landing(root, source)
+    table, path = (
+        ("clinics", landing.crm / "clinics.csv")
+        if feed == "clinics"
+        else ("reviews", landing.reviews / "part-0000.jsonl")
+    )
+    for line in junk:
+        insert_line(path, line.encode("utf-8"), at=at)
+    con = landing.load(root, feed)
+    assert count(con, table) == landing.lines[table], "every valid row still loads"
+    assert len(quarantined(con, f"table_name = '{table}'")) == len(junk), "one row a junk line"
+    if feed == "clinics":
+        assert count(con, "doctors") == landing.lines["doctors"]
+
+
 @HYPOTHESIS
 @given(junk=st.lists(junk_text, min_size=1, max_size=4), at=st.integers(1, 6))
 def test_junk_csv_lines_cost_only_themselves(tmp_path_factory, tiny_landing, junk, at):
-    root = tmp_path_factory.mktemp("junk")
-    landing = Landing(root, tiny_landing[0])
-    for line in junk:
-        insert_line(landing.crm / "clinics.csv", line.encode("utf-8"), at=at)
-    con = landing.load(root, "clinics")
-    assert count(con, "clinics") == landing.lines["clinics"]
-    assert len(quarantined(con, "table_name = 'clinics'")) == len(junk)
-    assert count(con, "doctors") == landing.lines["doctors"]
+    _junk_costs_only_itself(tmp_path_factory.mktemp("junk"), tiny_landing[0], "clinics", junk, at)
 
 
 @HYPOTHESIS
 @given(junk=st.lists(junk_text, min_size=1, max_size=4), at=st.integers(1, 6))
 def test_junk_json_lines_cost_only_themselves(tmp_path_factory, tiny_landing, junk, at):
-    root = tmp_path_factory.mktemp("junk")
-    landing = Landing(root, tiny_landing[0])
-    for line in junk:
-        insert_line(landing.reviews / "part-0000.jsonl", line.encode("utf-8"), at=at)
-    con = landing.load(root, "reviews")
-    assert count(con, "reviews") == landing.lines["reviews"]
-    assert len(quarantined(con, "table_name = 'reviews'")) == len(junk)
+    _junk_costs_only_itself(tmp_path_factory.mktemp("junk"), tiny_landing[0], "reviews", junk, at)
 
 
 @HYPOTHESIS
