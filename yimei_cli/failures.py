@@ -39,6 +39,10 @@ HINTS: tuple[tuple[re.Pattern, str], ...] = (
     ),
 )
 NOTHING_PUBLISHED = "{serving} still holds the last published version"
+DBT_ADVICE = (
+    "the dbt nodes above failed on the loaded data: see what ingestion rejected (the files "
+    "rejected above, audit.quarantine in the warehouse) and fix or re-send those deliveries"
+)
 
 
 def first_lines(text: str, count: int = 3) -> str:
@@ -86,9 +90,9 @@ def describe_step_failures(settings: Settings, result) -> list[str]:
         error = getattr(event.event_specific_data, "error", None)
         text = _error_text(error)
         lines.append(f"step {event.step_key} failed: {first_lines(text)}")
-        if "dbt" in event.step_key or "dbt" in text:
-            lines += [f"  dbt: {failure}" for failure in dbt_failures(settings)[:10]]
-        advice = hint(text, settings)
+        dbt = dbt_failures(settings) if "dbt" in event.step_key or "dbt" in text else []
+        lines += [f"  dbt: {failure}" for failure in dbt[:10]]
+        advice = hint(text, settings) or (DBT_ADVICE if dbt else None)
         if advice:
             lines.append(f"  what to do: {advice}")
     return lines
