@@ -41,16 +41,21 @@ def test_sensor_requests_one_run_per_feed_and_range(small_landing, tmp_path):
     warehouse = WarehouseResource(
         landing_dir=str(landing), data_dir=str(tmp_path), as_of=AS_OF.isoformat()
     )
-    context = dg.build_sensor_context(resources={"warehouse": warehouse})
-    requests = landing_success_markers(context)
+    # The warehouse resource is a context manager (a run holds the data directory's lock
+    # through it), so its sensor context is entered as Dagster's daemon does.
+    with dg.build_sensor_context(resources={"warehouse": warehouse}) as context:
+        requests = landing_success_markers(context)
     assert {r.job_name for r in requests} == {job.name for job in ingest_jobs.values()}
     by_job = {r.job_name: r.partition_key_range for r in requests}
     orders = by_job[ingest_jobs["orders"].name]
     complete = manifest["partitions"]["orders"]
     assert (orders.start, orders.end) == (min(complete), max(complete))
     # The same deliveries do not start runs again: the cursor remembers them.
-    again = dg.build_sensor_context(resources={"warehouse": warehouse}, cursor=context.cursor)
-    assert isinstance(landing_success_markers(again), dg.SkipReason)
+    with dg.build_sensor_context(
+        resources={"warehouse": warehouse}, cursor=context.cursor
+    ) as again:
+        assert isinstance(landing_success_markers(again), dg.SkipReason)
+    assert not (tmp_path / "yimei.lock").exists(), "a sensor's evaluation takes no run lock"
 
 
 def test_a_range_run_materialises_only_the_days_that_delivered(small_landing, tmp_path):
