@@ -42,6 +42,11 @@ class Settings:
         return self.data_dir / "serving.duckdb"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folder for this warehouse: its artifacts stay beside it."""
+        return self.data_dir / "dbt_target"
+
+    @property
     def quality_dir(self) -> Path:
         return self.data_dir / "quality"
 

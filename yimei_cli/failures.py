@@ -69,7 +69,7 @@ def hint(text: str, settings: Settings) -> str | None:
 
 def dbt_failures(settings: Settings) -> list[str]:
     """The dbt nodes that failed in the last dbt invocation, from its run_results.json."""
-    path = settings.data_dir / "dbt_target" / "run_results.json"
+    path = settings.dbt_target_dir / "run_results.json"
     try:
         results = json.loads(path.read_text(encoding="utf-8"))["results"]
     except (OSError, ValueError, KeyError):

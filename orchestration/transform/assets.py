@@ -66,7 +66,7 @@ def _target_path(warehouse: WarehouseResource) -> Path:
     """One dbt target folder per warehouse, shared by both dbt steps and kept between runs: the
     second step reuses the partial parse of the first (same project, profile and vars) instead
     of parsing the project again, and the last run's artifacts stay next to its warehouse."""
-    return warehouse.settings().data_dir / "dbt_target"
+    return warehouse.settings().dbt_target_dir
 
 
 @dbt_assets(
