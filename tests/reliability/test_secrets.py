@@ -19,7 +19,10 @@ import pytest
 from tests.conftest import TEST_PII_KEY
 from tests.reliability.conftest import FIGURES
 
-TOKENS = re.compile(rb"[0-9A-Za-z.:-]{7,}")
+# What a delivered phone, IPv4 address or UUID device id looks like wherever it is written.
+TOKENS = re.compile(
+    rb"[0-9]{7,}|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+)
 
 
 def _landed_personal_values(landing: Path) -> set[bytes]:
