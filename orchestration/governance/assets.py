@@ -16,7 +16,7 @@ from orchestration.transform.assets import yimei_dbt_models
 from quality.docs import SITE_DIR, DocsSite
 from quality.findings import record_outcome, write_findings, write_rule_results
 from quality.publish import publish
-from quality.rules import RULES
+from quality.rules import RULE_BY_ID, RULES
 from quality.runner import ENTITY_TARGETS, Validator, run_blocking_rules, run_entity_rules
 from quality.site import write_summary
 
@@ -83,6 +83,9 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         outcomes |= run_blocking_rules(con, validator, settings.as_of)
         write_findings(con, {k: v for k, v in outcomes.items() if k >= "GOV-10"}, context.run_id)
         write_rule_results(con, outcomes, context.run_id)
+        if any(RULE_BY_ID[r].blocking and not o.passed for r, o in outcomes.items()):
+            # Dagster will not start the gate: the run's outcome is decided here.
+            record_outcome(con, context.run_id, "blocked")
         docs = _build_data_docs(context, validator, settings.quality_dir)
         site = write_summary(con, context.run_id, settings.quality_dir, docs, settings.as_of)
         total = con.execute("select count(*) from governance.findings").fetchone()[0]

@@ -68,9 +68,12 @@ def test_a_blocking_scenario_keeps_the_last_good_version(last_good, tmp_path, sc
             "select count(*) from governance.findings where rule_id = ? and severity = 'blocking'",
             [rule_id],
         ).fetchone()[0]
+        outcomes = con.execute("select outcome from governance.run_outcomes").fetchall()
     finally:
         con.close()
     assert failing >= 1
+    # the blocked run is a decided run: its rule results appear in the next publish
+    assert outcomes == [("blocked",)]
 
 
 PLANTS = {
