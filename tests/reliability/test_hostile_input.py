@@ -26,6 +26,7 @@ HYPOTHESIS = settings(
     max_examples=25,
     deadline=None,
     derandomize=True,
+    database=None,  # nothing written into the checkout
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
