@@ -45,6 +45,13 @@ _UNSAFE_NAME = set("*?[]{}") | {chr(c) for c in range(32)}
 class DeliveryChanged(RuntimeError):
     """A landed file changed while it was being loaded (a re-send mid-load)."""
 
+    @classmethod
+    def of(cls, relative: str, how: str) -> DeliveryChanged:
+        return cls(
+            f"{relative} {how} while it was being loaded (re-sent or deleted?): nothing of "
+            "this load was written; the next run loads the new delivery"
+        )
+
 
 @dataclass
 class StagedFile:
@@ -121,10 +128,7 @@ def check_unchanged(staged: list[StagedFile]) -> None:
         except FileNotFoundError:
             changed = True
         if changed:
-            raise DeliveryChanged(
-                f"{s.file.relative} changed while it was being loaded (re-sent or deleted?): "
-                "nothing of this load was written; the next run loads the new delivery"
-            )
+            raise DeliveryChanged.of(s.file.relative, "changed")
 
 
 def _references(con: duckdb.DuckDBPyConnection, contract: TableContract) -> dict[str, str]:
@@ -184,10 +188,7 @@ def stage_file(
     try:
         local, checksum = fetched.result()
     except FileNotFoundError as error:
-        raise DeliveryChanged(
-            f"{file.relative} vanished while it was being loaded (re-sent?): nothing of this "
-            "load was written; the next run loads the new delivery"
-        ) from error
+        raise DeliveryChanged.of(file.relative, "vanished") from error
     staged = StagedFile(index, partition, file, contract, checksum, local=local)
     suffix = local.suffix.lower()
     try:
