@@ -16,28 +16,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from generator import SampleConfig
 from quality.published import PUBLISHED_TABLES
-from tests.conftest import TEST_PII_KEY, make_landing
+from tests.conftest import AS_OF, SMALL, TEST_PII_KEY, make_landing
 
-AS_OF = date(2026, 11, 23)
 # The smallest sample the generator allows: every violation kind, every bad delivery.
-TINY = SampleConfig(
-    seed=11,
-    as_of=AS_OF,
-    cities=3,
-    clinics=20,
-    doctors_per_clinic=2,
-    days=60,
-    orders=1000,
-    reviews=200,
+TINY = replace(
+    SMALL, seed=11, cities=3, clinics=20, doctors_per_clinic=2, days=60, orders=1000, reviews=200
 )
 DEADLINE_S = 600
 FIGURES: Counter = Counter()
