@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
+
+# One setting bounds DuckDB's memory on every connection: the loader's, dbt's (profiles.yml
+# reads the same variables), the governance checks' and the publish step's. Past the limit
+# DuckDB spills to the temp directory instead of failing or swapping. 4 GB leaves the rest of
+# a 6 GB budget to Python (Dagster, Great Expectations' frames) at 10M orders; machines with
+# less than 8 GB get half their memory.
+MEMORY_LIMIT_ENV = "YIMEI_DUCKDB_MEMORY_LIMIT"
+TEMP_DIR_ENV = "YIMEI_DUCKDB_TEMP_DIR"
+DEFAULT_MEMORY_LIMIT_GB = 4
+
+
+def default_memory_limit() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: keep the default
+        return f"{DEFAULT_MEMORY_LIMIT_GB}GB"
+    return f"{min(DEFAULT_MEMORY_LIMIT_GB * 1024, total // 2 // 2**20)}MB"
+
+
+def memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV) or default_memory_limit()
+
+
+def temp_directory() -> str:
+    """Where DuckDB spills: beside the warehouse, on the disk that holds the data."""
+    data_dir = Path(os.environ.get("YIMEI_DATA_DIR", "data")).resolve()
+    return os.environ.get(TEMP_DIR_ENV) or str(data_dir / "duckdb_tmp")
 
 
 def sql_literal(value: str) -> str:
@@ -27,6 +55,10 @@ def load_encodings(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(
+        str(path),
+        read_only=read_only,
+        config={"memory_limit": memory_limit(), "temp_directory": temp_directory()},
+    )
     con.execute("set TimeZone = 'Asia/Shanghai'")
     return con

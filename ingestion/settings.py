@@ -91,3 +91,9 @@ class Settings:
         os.environ["YIMEI_DATA_DIR"] = str(self.data_dir)
         os.environ["YIMEI_AS_OF"] = self.as_of.isoformat()
         os.environ.setdefault("YIMEI_PII_KEY", self.pii_key.decode("utf-8"))
+        # DuckDB's memory bound and spill folder (ingestion/duck.py), resolved once so that
+        # the dbt profile sets the same on its connections.
+        from ingestion import duck
+
+        os.environ[duck.MEMORY_LIMIT_ENV] = duck.memory_limit()
+        os.environ[duck.TEMP_DIR_ENV] = duck.temp_directory()

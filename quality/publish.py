@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion import faults
-from ingestion.duck import sql_literal
+from ingestion.duck import connect, sql_literal
 from quality.published import PUBLISHED_TABLES
 
 # Rows of a published table that only some runs may show: the rule results of runs that
@@ -40,7 +40,7 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
     staging = serving_path.with_name(f".{serving_path.name}.{run_id}.tmp")
     published = []
     try:
-        con = duckdb.connect(str(staging))
+        con = connect(staging)  # bounded like every pipeline connection (ingestion/duck.py)
         try:
             con.execute(f"attach {sql_literal(str(warehouse_path))} as wh (read_only)")
             for table in PUBLISHED_TABLES:
