@@ -49,6 +49,40 @@ def cities_by_gmv(serving_path: Path, year: int) -> list[str]:
     return [r[0] for r in rows]
 
 
+def report_stem(city: str, year: int) -> str:
+    return f"bluebook_{city}_{year}"
+
+
+# The month-grain marts a report reads for its year: when none of their rows of that year
+# changed, the year's report is already current (orchestration/reports/assets.py).
+YEAR_TABLES = (
+    "marts.market_monthly",
+    "marts.procedure_price_index",
+    "marts.travel_flows",
+    "marts.channel_funnel",
+)
+
+
+def year_data_digest(serving_path: Path, year: int) -> str | None:
+    """A digest of every published row of the year in the month-grain marts (None without a
+    database). Order-independent: ``bit_xor`` of row hashes, then the row count."""
+    if not Path(serving_path).exists():
+        return None
+    con = duckdb.connect(str(serving_path), read_only=True)
+    try:
+        parts = []
+        for table in YEAR_TABLES:
+            count, digest = con.execute(
+                f"select count(*), coalesce(bit_xor(hash(t)), 0) from {table} as t "
+                "where year(month) = ?",
+                [int(year)],
+            ).fetchone()
+            parts.append(f"{table}:{count}:{digest}")
+    finally:
+        con.close()
+    return "/".join(parts)
+
+
 @dataclass
 class Fact:
     key: str

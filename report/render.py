@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from report import charts, commentary
-from report.data import MIN_CELL_BUYERS, ReportData, ReportError
+from report.data import MIN_CELL_BUYERS, ReportData, ReportError, report_stem
 from report.fmt import (
     AGE_BAND,
     CATEGORY,
@@ -56,10 +56,6 @@ class ReportResult:
     facts_path: Path
     seconds: float
     facts: int
-
-
-def report_stem(city: str, year: int) -> str:
-    return f"bluebook_{city}_{year}"
 
 
 def _environment() -> Environment:
