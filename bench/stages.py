@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ingestion.contract import FEEDS
+from orchestration.feeds.assets import FEED_SECONDS
+
 STAGES = ("ingest", "dbt_build", "quality", "publish", "report")
+FEED_OF_TABLE = {contract.table: feed for feed, tables in FEEDS.items() for contract in tables}
 
 # dbt models whose execution the pandas peer redoes (orders in, market_monthly out).
 MARKET_MONTHLY_PATH = (
@@ -20,7 +24,7 @@ MARKET_MONTHLY_PATH = (
 
 def stage_of(step_key: str) -> str:
     """The benchmark stage of a Dagster step key."""
-    if step_key.startswith("ingest_"):
+    if step_key.startswith("ingest"):
         return "ingest"
     if step_key.startswith("yimei_dbt"):
         return "dbt_build"
@@ -110,11 +114,17 @@ def read_events(dagster_home: Path, since: float) -> RunEvents:
                         )
                     )
             first_seen: dict[str, float] = {}
+            feed_spans: dict[str, list[float]] = {}  # feed -> [seconds, first, last]
             for entry in instance.all_logs(
                 run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
             ):
                 first_seen.setdefault(entry.step_key, entry.timestamp)
                 materialization = entry.dagster_event.event_specific_data.materialization
+                feed_s = materialization.metadata.get(FEED_SECONDS)
+                if feed_s is not None:
+                    feed = FEED_OF_TABLE[materialization.asset_key.path[-1]]
+                    span = feed_spans.setdefault(feed, [float(feed_s.value), entry.timestamp, 0])
+                    span[2] = entry.timestamp
                 duration = materialization.metadata.get("Execution Duration")
                 if duration is not None:
                     key = materialization.asset_key.to_user_string()
@@ -122,6 +132,22 @@ def read_events(dagster_home: Path, since: float) -> RunEvents:
             steps += [
                 replace(step, first_materialization=first_seen.get(step.step_key))
                 for step in run_steps
+            ]
+            # One ingestion step loads every feed; each feed is also told on its own, as a
+            # step of stage "feed" (not summed into the stages): from the start of its load to
+            # its last materialisation, the load itself ending at its first.
+            steps += [
+                Step(
+                    run_id=run.run_id,
+                    job=run.job_name,
+                    step_key=f"ingest_{feed}",
+                    stage="feed",
+                    start=first - seconds,
+                    end=last,
+                    status="success",
+                    first_materialization=first,
+                )
+                for feed, (seconds, first, last) in feed_spans.items()
             ]
     finally:
         instance.dispose()

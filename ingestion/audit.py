@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -81,6 +81,16 @@ def known_deliveries(con: duckdb.DuckDBPyConnection, feed: str) -> dict[date, tu
         dt: (fingerprint, deliveries)
         for dt, fingerprint, deliveries in con.execute(
             "select dt, fingerprint, deliveries from audit.partition_loads where feed = ?", [feed]
+        ).fetchall()
+    }
+
+
+def feeds_loaded_since(con: duckdb.DuckDBPyConnection, when: datetime) -> set[str]:
+    """Feeds with a partition loaded or replaced after ``when``: what a build must follow."""
+    return {
+        feed
+        for (feed,) in con.execute(
+            "select distinct feed from audit.partition_loads where loaded_at > ?", [when]
         ).fetchall()
     }
 

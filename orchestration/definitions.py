@@ -3,29 +3,29 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.feeds.assets import feed_assets
+from orchestration.automation import daily_path
+from orchestration.feeds.assets import ingest_feeds
 from orchestration.feeds.schedules import daily_refresh
-from orchestration.feeds.sensors import landing_success_markers, publish_after_ingestion
+from orchestration.feeds.sensors import landing_success_markers
 from orchestration.governance.assets import governance_checks, publish_gate, serving_database
-from orchestration.jobs import build_and_publish_job, ingest_jobs
+from orchestration.jobs import build_and_publish_job, ingest_job
 from orchestration.reports.assets import blue_book_reports
 from orchestration.resources import warehouse_resource
-from orchestration.transform.assets import yimei_dbt_incremental_models, yimei_dbt_models
+from orchestration.transform.assets import yimei_dbt_models
 from orchestration.transform.project import yimei_dbt_project
 
 defs = dg.Definitions(
     assets=[
-        *feed_assets.values(),
-        yimei_dbt_incremental_models,
+        ingest_feeds,
         yimei_dbt_models,
         governance_checks,
         publish_gate,
         serving_database,
         blue_book_reports,
     ],
-    jobs=[*ingest_jobs.values(), build_and_publish_job],
+    jobs=[ingest_job, build_and_publish_job],
     schedules=[daily_refresh],
-    sensors=[landing_success_markers, publish_after_ingestion],
+    sensors=[landing_success_markers, daily_path],
     resources={
         "warehouse": warehouse_resource(),
         "dbt": DbtCliResource(project_dir=yimei_dbt_project),

@@ -1,13 +1,13 @@
 """The jobs `yimei run`, the sensors and the schedule launch.
 
-Ingestion runs per feed over ranges of delivery dates (orchestration/feeds); the
+Ingestion runs over ranges of delivery dates, all feeds in one run (orchestration/feeds); the
 rest of the graph (dbt, governance checks, the publish gate, serving) is
 unpartitioned and runs as one job after ingestion.
 """
 
 import dagster as dg
 
-from orchestration.feeds.assets import ingest_jobs
+from orchestration.feeds.assets import ingest_job
 
 RAW_GROUP = "raw"
 
@@ -17,4 +17,4 @@ build_and_publish_job = dg.define_asset_job(
     description="dbt build, the governance suites, and the publish gate and serving database.",
 )
 
-__all__ = ["build_and_publish_job", "ingest_jobs"]
+__all__ = ["build_and_publish_job", "ingest_job"]

@@ -14,6 +14,7 @@ class Rule:
     entity_type: str
     owner: str
     title: str
+    guards: str  # the table the rule judges (its dbt column), or what a table rule covers
 
     @property
     def check_name(self) -> str:
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = (
         "clinic",
         "clinic-onboarding",
         "licence_verified: clinic licence matches the 卫健委 registry",
+        "intermediate.int_clinic_licence_verification",
     ),
     Rule(
         "GOV-02",
@@ -39,6 +41,7 @@ RULES: tuple[Rule, ...] = (
         "order",
         "clinic-onboarding",
         "licence_valid_at_service: licence 正常 and in validity at completion",
+        "intermediate.int_order_compliance",
     ),
     Rule(
         "GOV-03",
@@ -46,6 +49,7 @@ RULES: tuple[Rule, ...] = (
         "order",
         "clinic-onboarding",
         "department_in_scope: procedure department among the licence's 诊疗科目",
+        "intermediate.int_order_compliance",
     ),
     Rule(
         "GOV-04",
@@ -53,6 +57,7 @@ RULES: tuple[Rule, ...] = (
         "order",
         "medical-affairs",
         "practitioner_in_scope: doctor registered, 正常, scope permits the department",
+        "intermediate.int_order_compliance",
     ),
     Rule(
         "GOV-05",
@@ -60,6 +65,7 @@ RULES: tuple[Rule, ...] = (
         "order",
         "supply-compliance",
         "product_registered: injectable, implant or device registered and valid",
+        "intermediate.int_order_compliance",
     ),
     Rule(
         "GOV-06",
@@ -67,6 +73,7 @@ RULES: tuple[Rule, ...] = (
         "review",
         "review-integrity",
         "review_verified: review backed by a completed order of the same buyer",
+        "intermediate.int_review_verification",
     ),
     Rule(
         "GOV-07",
@@ -74,6 +81,7 @@ RULES: tuple[Rule, ...] = (
         "review",
         "review-integrity",
         "review_not_manipulated: no near-identical bursts or shared-IP groups",
+        "intermediate.int_review_verification",
     ),
     Rule(
         "GOV-08",
@@ -81,6 +89,7 @@ RULES: tuple[Rule, ...] = (
         "order",
         "pricing",
         "price_transparent: fee items add up, mandatory items present, paid <= list",
+        "intermediate.int_order_compliance",
     ),
     Rule(
         "GOV-09",
@@ -88,6 +97,7 @@ RULES: tuple[Rule, ...] = (
         "review",
         "customer-service",
         "complaint_replied: complaint answered within 48 hours",
+        "intermediate.int_complaint_response",
     ),
     Rule(
         "GOV-10",
@@ -95,6 +105,7 @@ RULES: tuple[Rule, ...] = (
         "table",
         "data-platform",
         "personal_data: no clear-text phone, IP or device id published",
+        "every published table (marts.*, governance.*)",
     ),
     Rule(
         "GOV-11",
@@ -102,6 +113,7 @@ RULES: tuple[Rule, ...] = (
         "table",
         "data-platform",
         "integrity: unique keys, resolved references, no future timestamps, no negative amounts",
+        "the marts and the intermediate fact tables",
     ),
     Rule(
         "GOV-12",
@@ -109,9 +121,15 @@ RULES: tuple[Rule, ...] = (
         "table",
         "data-platform",
         "freshness_volume: feeds fresh, newest orders volume normal",
+        "the raw feeds (audit.partition_loads)",
     ),
     Rule(
-        "GOV-13", BLOCKING, "table", "data-platform", "small_cells: no persona cell under 10 buyers"
+        "GOV-13",
+        BLOCKING,
+        "table",
+        "data-platform",
+        "small_cells: no persona cell under 10 buyers",
+        "marts.persona_segments",
     ),
 )
 RULE_BY_ID = {rule.rule_id: rule for rule in RULES}

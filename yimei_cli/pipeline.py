@@ -9,7 +9,7 @@ from datetime import date
 import dagster as dg
 
 from ingestion import run_lock
-from ingestion.audit import known_deliveries
+from ingestion.audit import feeds_loaded_since, known_deliveries
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
 from ingestion.loader import pending_partitions
@@ -43,29 +43,28 @@ def use_dagster_home(settings: Settings) -> None:
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
 
-def pending_ranges(settings: Settings, feed: str) -> list[tuple[date, date]]:
-    """Ranges of delivery dates of a feed to ingest: complete and new or re-sent."""
+def pending_ranges(settings: Settings) -> list[tuple[date, date]]:
+    """Ranges of delivery dates to ingest (every feed in one run per range): the complete
+    partitions that are new or re-sent."""
+    from orchestration.feeds.assets import FEED_ORDER
     from orchestration.feeds.partitions import FIRST_DELIVERY_DATE, delivery_ranges
 
     con = connect(settings.warehouse_path)
     try:
-        known = known_deliveries(con, feed)
+        known = {feed: known_deliveries(con, feed) for feed in FEED_ORDER}
     finally:
         con.close()
     first = date.fromisoformat(FIRST_DELIVERY_DATE)
-    complete = [p for p in list_partitions(settings.landing_dir, feed) if p.complete]
-    for p in complete:
-        if p.dt < first:
-            print(f"  {p.key}: before the first delivery date {first}, not loaded")
-    complete = [p for p in complete if p.dt >= first]
-    pending = {p.dt for p in pending_partitions(complete, known)}
-    return delivery_ranges([p.dt for p in complete], pending)
-
-
-# Tags of a build-check-publish run: what it was built from. A later `yimei run` with
-# nothing new to ingest and the same run date has nothing to rebuild.
-AS_OF_TAG = "yimei/as_of"
-LOADS_TAG = "yimei/loads"
+    delivered, pending = set(), set()
+    for feed in FEED_ORDER:
+        complete = [p for p in list_partitions(settings.landing_dir, feed) if p.complete]
+        for p in complete:
+            if p.dt < first:
+                print(f"  {p.key}: before the first delivery date {first}, not loaded")
+        complete = [p for p in complete if p.dt >= first]
+        delivered |= {p.dt for p in complete}
+        pending |= {p.dt for p in pending_partitions(complete, known[feed])}
+    return delivery_ranges(delivered, pending)
 
 
 def loads_watermark(settings: Settings) -> str:
@@ -87,12 +86,12 @@ def already_published(instance: dg.DagsterInstance, job_name: str, tags: dict) -
 
 
 def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
-    """Ingest every pending range of every feed (one Dagster run each), then build, check
-    and publish (one run): the same jobs the sensors and the schedule launch.
+    """Ingest every pending range of delivery dates (one Dagster run each, all feeds), then
+    build, check and publish what changed (one run): the jobs the sensors launch.
 
     The whole of it holds the data directory's run lock (``run_lock``): a second run
     waits, then finds what the first loaded already loaded. When nothing was ingested
-    and the last successful build was for the same run date and the same loads,
+    and the last successful build was for the same run date, loads and dbt project,
     serving.duckdb is already current: the build is skipped unless ``rebuild``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with run_lock.hold(settings.data_dir, f"yimei run (as of {settings.as_of})"):
@@ -104,47 +103,82 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
 
 
 def _run_locked(settings: Settings, rebuild: bool) -> int:
-    from orchestration.feeds.assets import FEED_ORDER, ingest_jobs
-    from orchestration.feeds.partitions import range_tags
-    from orchestration.jobs import build_and_publish_job
+    from orchestration.transform.selection import (
+        AS_OF_TAG,
+        LOADS_TAG,
+        PROJECT_TAG,
+        project_fingerprint,
+    )
 
     started = time.monotonic()
-    pending = {feed: pending_ranges(settings, feed) for feed in FEED_ORDER}
-    built_from = {AS_OF_TAG: settings.as_of.isoformat(), LOADS_TAG: loads_watermark(settings)}
-    if not rebuild and not any(pending.values()) and settings.serving_path.exists():
+    pending = pending_ranges(settings)
+    built_from = {
+        AS_OF_TAG: settings.as_of.isoformat(),
+        LOADS_TAG: loads_watermark(settings),
+        PROJECT_TAG: project_fingerprint(),
+    }
+    job_name = "build_check_publish"
+    if not rebuild and not pending and settings.serving_path.exists():
         # Checked before the asset graph (and dbt's manifest) is loaded: a few seconds.
         with dg.DagsterInstance.get() as instance:
-            if already_published(instance, build_and_publish_job.name, built_from):
+            if already_published(instance, job_name, built_from):
                 print(
                     f"Nothing new since the last publish for {settings.as_of}: "
                     f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
                 )
                 return 0
     from orchestration.definitions import defs  # after settings.export(): resources read env
+    from orchestration.feeds.partitions import range_tags
+    from orchestration.jobs import build_and_publish_job, ingest_job
+    from orchestration.transform.selection import last_successful_build, plan_build
 
     ingest_run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
-        for feed in FEED_ORDER:
-            job = defs.resolve_job_def(ingest_jobs[feed].name)
-            for start, end in pending[feed]:
-                result = job.execute_in_process(
-                    instance=instance,
-                    raise_on_error=False,
-                    run_config=QUIET_CONSOLE,
-                    tags=range_tags(start, end),
-                )
-                ingest_run_ids.append(result.run_id)
-                if not result.success:
-                    return _failed(settings, result, ingest_run_ids, started)
+        job = defs.resolve_job_def(ingest_job.name)
+        for start, end in pending:
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET_CONSOLE,
+                tags=range_tags(start, end),
+            )
+            ingest_run_ids.append(result.run_id)
+            if not result.success:
+                return _failed(settings, result, ingest_run_ids, started)
         if ingest_run_ids:  # the loads moved on: tag the build with what it is built from
             built_from[LOADS_TAG] = loads_watermark(settings)
-        result = defs.resolve_job_def(build_and_publish_job.name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=built_from
+        build_job = defs.resolve_job_def(build_and_publish_job.name)
+        last_build = None if rebuild else last_successful_build(instance, build_job.name)
+        plan = plan_build(
+            defs.resolve_asset_graph(),
+            set(build_job.asset_layer.executable_asset_keys),
+            last_build,
+            built_from,
+            lambda since: _feeds_loaded_since(settings, since),
+        )
+        print(f"Building {plan.reason}")
+        run_config = dict(QUIET_CONSOLE)
+        if rebuild:  # the reports too, even where their year's data did not change
+            run_config["ops"] = {"reports__blue_book": {"config": {"force": True}}}
+        result = build_job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config,
+            tags=built_from,
+            asset_selection=plan.selection,
         )
     if result.success:
         print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)
         return 0
     return _failed(settings, result, ingest_run_ids, started)
+
+
+def _feeds_loaded_since(settings: Settings, since) -> set[str]:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return feeds_loaded_since(con, since)
+    finally:
+        con.close()
 
 
 def _failed(settings: Settings, result, ingest_run_ids: list[str], started: float) -> int:

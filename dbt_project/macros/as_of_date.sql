@@ -1,7 +1,10 @@
 {#- The run date, as a SQL date literal. The only place that reads the `as_of` var:
     every window (90 days, 365 days), deadline and "current" status is relative to it.
     Precedence: --vars as_of, then YIMEI_AS_OF (exported by the Python side), then
-    today in Asia/Shanghai. -#}
+    today in Asia/Shanghai. The pipeline passes the date as YIMEI_AS_OF, not --vars: a new
+    `--vars` value makes dbt parse the whole project again (about 5 s), a new value of an
+    environment variable re-parses only the models that read it. Models that call these macros
+    are tagged `run_date` (dbt_project.yml): a new run date rebuilds them and what they feed. -#}
 {% macro as_of_value() -%}
     {%- set as_of = var('as_of', '') or env_var('YIMEI_AS_OF', '') -%}
     {%- if not as_of -%}

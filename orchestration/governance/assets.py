@@ -11,41 +11,26 @@ Every run, blocked or not, also rebuilds the quality site: the GX Data Docs unde
 import dagster as dg
 
 from ingestion import faults
+from orchestration.automation import AFTER_UPSTREAM_UPDATES, PUBLISHED_BY_MORNING
 from orchestration.resources import WarehouseResource
 from orchestration.transform.assets import yimei_dbt_models
-from quality.docs import SITE_DIR, DocsSite
-from quality.findings import record_outcome, write_findings, write_rule_results
 from quality.publish import publish
 from quality.rules import RULE_BY_ID, RULES
-from quality.runner import ENTITY_TARGETS, Validator, run_blocking_rules, run_entity_rules
-from quality.site import write_summary
 
 FINDINGS = dg.AssetKey(["governance", "findings"])
 RULE_RESULTS = dg.AssetKey(["governance", "rule_results"])
 GATE = dg.AssetKey(["governance", "publish_gate"])
 SERVING = dg.AssetKey(["serving", "database"])
 
-# What each rule guards. The checks are reported on governance/rule_results, not on these
-# assets: Dagster lets a multi-asset report checks only on its own assets (quality/README.md).
-GUARDS: dict[str, str] = {
-    **{
-        expectation.meta["rule_id"]: target.table
-        for target in ENTITY_TARGETS
-        for expectation in target.suite.expectations
-    },
-    "GOV-10": "every published table (marts.*, governance.*)",
-    "GOV-11": "the marts and the intermediate fact tables",
-    "GOV-12": "the raw feeds (audit.partition_loads)",
-    "GOV-13": "marts.persona_segments",
-}
-
+# The checks are reported on governance/rule_results, not on the tables each rule guards:
+# Dagster lets a multi-asset report checks only on its own assets (quality/README.md).
 rule_checks = [
     dg.AssetCheckSpec(
         name=rule.check_name,
         asset=RULE_RESULTS,
         blocking=rule.blocking,
         description=f"{rule.rule_id} ({rule.severity}, owner {rule.owner}) on "
-        f"{GUARDS[rule.rule_id]}: {rule.title}",
+        f"{rule.guards}: {rule.title}",
     )
     for rule in RULES
 ]
@@ -60,6 +45,7 @@ rule_checks = [
             kinds={"duckdb", "great_expectations"},
             deps=list(yimei_dbt_models.keys),
             description="One row per entity and rule (governance.md).",
+            automation_condition=AFTER_UPSTREAM_UPDATES,
         ),
         dg.AssetSpec(
             RULE_RESULTS,
@@ -67,11 +53,19 @@ rule_checks = [
             kinds={"duckdb"},
             deps=[FINDINGS],
             description="Per run and rule: entities checked and failing, passed.",
+            automation_condition=AFTER_UPSTREAM_UPDATES,
         ),
     ],
     check_specs=rule_checks,
 )
 def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    # Great Expectations takes about 4 s to import: loaded by the step that uses it, not by
+    # every process that loads the definitions (`yimei run` with nothing new, the UI, sensors).
+    from quality.docs import SITE_DIR
+    from quality.findings import record_outcome, write_findings, write_rule_results
+    from quality.runner import Validator, run_blocking_rules, run_entity_rules
+    from quality.site import write_summary
+
     settings = warehouse.settings()
     validator = Validator(run_name=context.run_id)
     with warehouse.connect() as con:
@@ -118,9 +112,11 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         )
 
 
-def _build_data_docs(context, validator: Validator, quality_dir) -> DocsSite:
+def _build_data_docs(context, validator, quality_dir):
     """The Data Docs are for reading, not enforcing: a rendering error is reported on the
     quality site and in the log, and the checks still judge the run."""
+    from quality.docs import DocsSite
+
     try:
         return validator.build_data_docs(quality_dir)
     except Exception as error:  # noqa: BLE001
@@ -128,11 +124,18 @@ def _build_data_docs(context, validator: Validator, quality_dir) -> DocsSite:
         return DocsSite(index_href=None, error=f"{type(error).__name__}: {error}")
 
 
-@dg.asset(key=GATE, deps=[RULE_RESULTS], group_name="governance")
+@dg.asset(
+    key=GATE,
+    deps=[RULE_RESULTS],
+    group_name="governance",
+    automation_condition=AFTER_UPSTREAM_UPDATES,
+)
 def publish_gate(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Publication is allowed only when this run's blocking rules all passed."""
+    from quality.findings import record_outcome
+
     with warehouse.connect(read_only=True) as con:
         failed = [
             rule_id
@@ -158,11 +161,20 @@ def publish_gate(
     return dg.MaterializeResult(metadata={"blocking_rules_passed": judged})
 
 
-@dg.asset(key=SERVING, deps=[GATE], group_name="serving", kinds={"duckdb"})
+@dg.asset(
+    key=SERVING,
+    deps=[GATE],
+    group_name="serving",
+    kinds={"duckdb"},
+    automation_condition=AFTER_UPSTREAM_UPDATES,
+    freshness_policy=PUBLISHED_BY_MORNING,
+)
 def serving_database(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """The published, read-only, PII-free database for analysts, BI and reports."""
+    from quality.findings import record_outcome
+
     settings = warehouse.settings()
     tables = publish(settings.warehouse_path, settings.serving_path, context.run_id)
     with warehouse.connect() as con:

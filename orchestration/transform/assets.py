@@ -1,17 +1,15 @@
-"""dbt models as Dagster assets, downstream of the raw ingestion assets.
+"""The dbt project as Dagster assets, downstream of the raw ingestion assets.
 
-Two ``@dbt_assets`` definitions over the one dbt project: the incremental models (the order
-and review facts, ``stg_orders__orders`` and ``stg_reviews__reviews``, which read only the
-partitions loaded since their last build) and everything else. Both use the same project and
-translator, so the asset keys, groups and asset checks (dbt tests) are the same as one
-definition would give; the split lets a run rebuild the incremental models from scratch
-(``full_refresh: true`` in the run config of ``yimei_dbt_incremental_models``) without touching
-the rest, and shows the incremental step on its own in the UI.
+One ``@dbt_assets`` definition over the whole project, built by one ``dbt build`` per run:
+each invocation costs a process start and a (partial) parse, about 5 s. A run that selects
+part of the graph (``yimei run`` selects what changed, the automation condition what is
+stale) builds only those models and their tests: dagster-dbt passes the subset to dbt.
+The incremental models read only what changed since their last build; ``full_refresh: true``
+in the run config rebuilds them from every delivered partition (``dbt build --full-refresh``).
 """
 
-import json
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,6 +21,7 @@ from dagster_dbt import (
 )
 
 from ingestion import faults
+from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import ensure_manifest, yimei_dbt_project
 
@@ -31,8 +30,8 @@ ensure_manifest()
 # The fault point "dbt:building" is reached after this many dbt results (tests/reliability).
 DBT_EVENTS_BEFORE_FAULT = 10
 
-# dbt selection of the incremental models; the other definition takes everything else.
-INCREMENTAL_MODELS = "config.materialized:incremental"
+# dbt tag of the models whose result depends on the run date (they call as_of_date()).
+RUN_DATE_TAG = "run_date"
 
 
 class YimeiDbtTranslator(DagsterDbtTranslator):
@@ -46,62 +45,52 @@ class YimeiDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)
 
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return AFTER_UPSTREAM_UPDATES
+
 
 translator = YimeiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-class IncrementalBuildConfig(dg.Config):
-    """Run config of the incremental models."""
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt step."""
 
-    full_refresh: bool = False  # rebuild from every delivered partition (dbt --full-refresh)
+    full_refresh: bool = False  # rebuild the incremental models from every delivered partition
 
 
-def _build_args(warehouse: WarehouseResource, full_refresh: bool = False) -> list[str]:
-    as_of = warehouse.settings().as_of.isoformat()
-    args = ["build", "--vars", json.dumps({"as_of": as_of})]
+def build_args(full_refresh: bool = False) -> list[str]:
+    # No --vars: the run date reaches dbt as YIMEI_AS_OF (macros/as_of_date.sql), so a new
+    # day keeps dbt's partial parse. dbt's unit tests check the SQL, not the data: they run
+    # with the test suite (tests/transform), not in every production build.
+    args = ["build", "--exclude-resource-type", "unit_test"]
     return [*args, "--full-refresh"] if full_refresh else args
 
 
-def _target_path(warehouse: WarehouseResource) -> Path:
-    """One dbt target folder per warehouse, shared by both dbt steps and kept between runs: the
-    second step reuses the partial parse of the first (same project, profile and vars) instead
-    of parsing the project again, and the last run's artifacts stay next to its warehouse."""
-    return warehouse.settings().dbt_target_dir
-
-
 @dbt_assets(
     manifest=yimei_dbt_project.manifest_path,
     project=yimei_dbt_project,
     dagster_dbt_translator=translator,
-    select=INCREMENTAL_MODELS,
-    name="yimei_dbt_incremental_models",
-)
-def yimei_dbt_incremental_models(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    config: IncrementalBuildConfig,
-):
-    """The order and review facts: only new, late and re-sent partitions are processed."""
-    args = _build_args(warehouse, config.full_refresh)
-    yield from dbt.cli(args, context=context, target_path=_target_path(warehouse)).stream()
-
-
-@dbt_assets(
-    manifest=yimei_dbt_project.manifest_path,
-    project=yimei_dbt_project,
-    dagster_dbt_translator=translator,
-    exclude=INCREMENTAL_MODELS,
     name="yimei_dbt_models",
 )
 def yimei_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ):
-    """Seeds, staging views, the as-of histories, compliance facts and marts (rebuilt each run:
-    they are judged as of the run date and the registries' current history)."""
+    """Seeds, staging, the as-of histories, the order and review facts and the marts."""
     faults.point("dbt:start")
-    args = _build_args(warehouse)
-    invocation = dbt.cli(args, context=context, target_path=_target_path(warehouse))
+    settings = warehouse.settings()
+    # dbt reads the run date from the environment; the resource may have been configured
+    # with another one (the launchpad), and dbt must judge as of the same day.
+    os.environ["YIMEI_AS_OF"] = settings.as_of.isoformat()
+    # One target folder per warehouse, kept between runs: dbt reuses its partial parse and the
+    # last run's artifacts stay next to the warehouse they describe.
+    invocation = dbt.cli(
+        build_args(config.full_refresh), context=context, target_path=settings.dbt_target_dir
+    )
     for number, event in enumerate(invocation.stream()):
         if number == DBT_EVENTS_BEFORE_FAULT:
             faults.point("dbt:building")  # dbt is mid-build: models written, more to come

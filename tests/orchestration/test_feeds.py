@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.feeds.assets import feed_assets, ingest_jobs, raw_key
+from orchestration.feeds.assets import ingest_feeds, ingest_job, raw_key
 from orchestration.feeds.partitions import delivery_dates, delivery_ranges, range_tags
 from orchestration.feeds.sensors import landing_success_markers
 from orchestration.resources import WarehouseResource
@@ -30,13 +30,13 @@ def test_ranges_never_span_an_unchanged_delivery():
 
 
 def test_every_raw_table_is_partitioned_by_delivery_date():
-    for assets_def in feed_assets.values():
-        assert assets_def.partitions_def == delivery_dates
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+    assert ingest_feeds.partitions_def == delivery_dates
+    assert ingest_feeds.backfill_policy == dg.BackfillPolicy.single_run()
+    assert ingest_job.partitions_def == delivery_dates
     assert delivery_dates.has_partition_key(AS_OF.isoformat())
 
 
-def test_sensor_requests_one_run_per_feed_and_range(small_landing, tmp_path):
+def test_sensor_requests_one_run_for_every_feed_of_a_range(small_landing, tmp_path):
     landing, manifest = small_landing
     warehouse = WarehouseResource(
         landing_dir=str(landing), data_dir=str(tmp_path), as_of=AS_OF.isoformat()
@@ -45,11 +45,12 @@ def test_sensor_requests_one_run_per_feed_and_range(small_landing, tmp_path):
     # through it), so its sensor context is entered as Dagster's daemon does.
     with dg.build_sensor_context(resources={"warehouse": warehouse}) as context:
         requests = landing_success_markers(context)
-    assert {r.job_name for r in requests} == {job.name for job in ingest_jobs.values()}
-    by_job = {r.job_name: r.partition_key_range for r in requests}
-    orders = by_job[ingest_jobs["orders"].name]
-    complete = manifest["partitions"]["orders"]
-    assert (orders.start, orders.end) == (min(complete), max(complete))
+    # A first load: every feed's partitions are new, one range from the first to the last.
+    assert len(requests) == 1
+    assert requests[0].job_name in (None, ingest_job.name)
+    complete = [dt for feed in manifest["partitions"].values() for dt in feed]
+    span = requests[0].partition_key_range
+    assert (span.start, span.end) == (min(complete), max(complete))
     # The same deliveries do not start runs again: the cursor remembers them.
     with dg.build_sensor_context(
         resources={"warehouse": warehouse}, cursor=context.cursor
@@ -63,15 +64,18 @@ def test_a_range_run_materialises_only_the_days_that_delivered(small_landing, tm
     days become materialised partitions, each table with its own row counts."""
     landing, manifest = small_landing
     delivered = sorted(manifest["partitions"]["registry"])
-    assert len(delivered) >= 2 and len(delivered) < (
-        date.fromisoformat(delivered[-1]) - date.fromisoformat(delivered[0])
-    ).days, "the sample's registry should deliver snapshots, not every day"
+    assert (
+        len(delivered) >= 2
+        and len(delivered)
+        < (date.fromisoformat(delivered[-1]) - date.fromisoformat(delivered[0])).days
+    ), "the sample's registry should deliver snapshots, not every day"
     warehouse = WarehouseResource(
         landing_dir=str(landing), data_dir=str(tmp_path), as_of=AS_OF.isoformat()
     )
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [feed_assets["registry"]],
+            [ingest_feeds],
+            selection=[raw_key(t) for t in ("institutions", "practitioners", "products")],
             resources={"warehouse": warehouse},
             instance=instance,
             tags=range_tags(date.fromisoformat(delivered[0]), date.fromisoformat(delivered[-1])),

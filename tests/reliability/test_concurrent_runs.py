@@ -131,7 +131,7 @@ def test_a_run_launched_by_dagster_waits_for_yimei_run(paused_run, clean_run):
                 "-m",
                 "orchestration.definitions",
                 "-j",
-                "ingest_registry_job",
+                "ingest_deliveries",
                 "--tags",
                 '{"dagster/partition": "2026-11-20"}',
             ],
@@ -150,8 +150,6 @@ def test_a_run_launched_by_dagster_waits_for_yimei_run(paused_run, clean_run):
     assert job.wait(timeout=DEADLINE_S) == 0, log.read_text(errors="replace")[-3000:]
     FIGURES["concurrent runs"] += 2
     statuses = [
-        status
-        for _, job_name, status in dagster_runs(data_dir)
-        if job_name == "ingest_registry_job"
+        status for _, job_name, status in dagster_runs(data_dir) if job_name == "ingest_deliveries"
     ]
     assert statuses and statuses[-1] == "SUCCESS"

@@ -8,8 +8,9 @@ from datetime import timedelta
 import dagster as dg
 
 from ingestion.settings import Settings
+from orchestration.transform.selection import AS_OF_TAG, LOADS_TAG
 from tests.conftest import AS_OF, run_yimei
-from yimei_cli.pipeline import AS_OF_TAG, LOADS_TAG, already_published, loads_watermark
+from yimei_cli.pipeline import already_published, loads_watermark
 
 
 def _digest(path) -> str:

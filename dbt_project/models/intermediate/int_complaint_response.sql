@@ -1,3 +1,5 @@
+{{ config(tags=['run_date']) }}
+
 with
 
 reviews as (

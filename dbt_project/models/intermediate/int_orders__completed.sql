@@ -1,3 +1,5 @@
+{{ config(tags=['run_date']) }}
+
 with
 
 orders as (
