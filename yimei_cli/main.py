@@ -51,7 +51,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from yimei_cli.pipeline import run_pipeline
 
-    return run_pipeline(_settings(args), rebuild=args.rebuild)
+    return run_pipeline(_settings(args), rebuild=args.rebuild, full_refresh=args.full_refresh)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         "--rebuild",
         action="store_true",
         help="build, check and publish even when nothing new was ingested",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental facts and marts from every delivery (implies --rebuild)",
     )
     run.set_defaults(func=cmd_run)
 

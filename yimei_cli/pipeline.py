@@ -85,7 +85,7 @@ def already_published(instance: dg.DagsterInstance, job_name: str, tags: dict) -
     return bool(runs) and all(runs[0].tags.get(k) == v for k, v in tags.items())
 
 
-def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
+def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool = False) -> int:
     """Ingest every pending range of delivery dates (one Dagster run each, all feeds), then
     build, check and publish what changed (one run): the jobs the sensors launch.
 
@@ -99,10 +99,10 @@ def run_pipeline(settings: Settings, rebuild: bool = False) -> int:
         with dg.DagsterInstance.get() as instance:
             for dead in fail_dead_runs(instance):
                 print(f"run {dead} had died without finishing (killed?): marked failed")
-        return _run_locked(settings, rebuild)
+        return _run_locked(settings, rebuild or full_refresh, full_refresh)
 
 
-def _run_locked(settings: Settings, rebuild: bool) -> int:
+def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
     from orchestration.transform.selection import (
         AS_OF_TAG,
         LOADS_TAG,
@@ -130,7 +130,7 @@ def _run_locked(settings: Settings, rebuild: bool) -> int:
     from orchestration.definitions import defs  # after settings.export(): resources read env
     from orchestration.feeds.partitions import range_tags
     from orchestration.jobs import build_and_publish_job, ingest_job
-    from orchestration.transform.selection import last_successful_build, plan_build
+    from orchestration.transform.selection import BuildPlan, last_successful_build, plan_build
 
     ingest_run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
@@ -157,9 +157,13 @@ def _run_locked(settings: Settings, rebuild: bool) -> int:
             lambda since: _feeds_loaded_since(settings, since),
         )
         print(f"Building {plan.reason}")
-        run_config = dict(QUIET_CONSOLE)
+        run_config = {**QUIET_CONSOLE, "ops": {}}
+        if full_refresh and not plan.full_refresh:
+            plan = BuildPlan(None, "a full refresh was asked for: everything, from scratch", True)
+        if plan.full_refresh:
+            run_config["ops"]["yimei_dbt_models"] = {"config": {"full_refresh": True}}
         if rebuild:  # the reports too, even where their year's data did not change
-            run_config["ops"] = {"reports__blue_book": {"config": {"force": True}}}
+            run_config["ops"]["reports__blue_book"] = {"config": {"force": True}}
         result = build_job.execute_in_process(
             instance=instance,
             raise_on_error=False,

@@ -4,8 +4,10 @@ A day's run should cost what the day costs. The last successful build run carrie
 what it was built from (the run date, the loads watermark, a fingerprint of the dbt project);
 against those, a new run rebuilds
 
-- everything, when there was no successful build yet or the dbt project changed (a model,
-  macro, seed or test: like dbt's ``state:modified+``, at the grain of the whole project);
+- everything, when there was no successful build yet; everything from scratch (dbt
+  ``--full-refresh``) when the dbt project changed (a model, macro, seed or test): an
+  incremental model holds rows built by the old code, and a seed is reference data every
+  fact was judged with (like dbt's ``state:modified+``, at the grain of the whole project);
 - otherwise what is downstream of the raw tables loaded since (new, late or re-sent
   partitions), plus, when the run date moved, what is downstream of the models tagged
   ``run_date``; the governance checks, the gate, serving and the report are downstream of
@@ -53,6 +55,7 @@ class BuildPlan:
 
     selection: list[dg.AssetKey] | None
     reason: str
+    full_refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def plan_build(
         return BuildPlan(None, "no successful build yet: everything")
     tags = last_build.tags
     if tags.get(PROJECT_TAG) != built_from[PROJECT_TAG]:
-        return BuildPlan(None, "the dbt project changed: everything")
+        return BuildPlan(None, "the dbt project changed: everything, from scratch", True)
     feeds = sorted(feeds_loaded_since(last_build.started))
     roots = dg.AssetSelection.assets(
         *[dg.AssetKey(["raw", t.table]) for feed in feeds for t in FEEDS[feed]]

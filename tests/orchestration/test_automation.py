@@ -26,9 +26,7 @@ def test_new_orders_request_their_downstream_assets_only():
     with dg.instance_for_test() as instance:
         _built(instance, after_ingestion)  # a first build: yimei run, or "Materialize all"
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        quiet = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor
-        )
+        quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
         assert _requested(quiet) == set(), "nothing changed since the build"
 
         instance.report_runless_asset_event(

@@ -41,8 +41,10 @@ def plan():
 
 def test_everything_without_a_previous_build_or_after_a_project_change(plan):
     assert plan(last=None).selection is None
+    assert not plan(last=None).full_refresh
     changed = LastBuild({**BUILT_FROM, PROJECT_TAG: "older"}, LAST.started)
     assert plan(last=changed).selection is None
+    assert plan(last=changed).full_refresh, "models built by other code are rebuilt from scratch"
 
 
 def test_new_orders_rebuild_what_is_downstream_of_them_and_nothing_else(plan):
