@@ -11,7 +11,7 @@ import pandas as pd
 from quality.rules import RULE_BY_ID
 
 if TYPE_CHECKING:  # quality.runner loads Great Expectations, which the gate does not need
-    from quality.runner import RuleOutcome
+    from quality.runner import RuleOutcome, ValidationMark
 
 DDL = """
 create schema if not exists governance;
@@ -24,6 +24,11 @@ create table if not exists governance.rule_results (
     entities_checked bigint, entities_failing bigint, failure_rate double, passed boolean,
     checked_at timestamptz
 );
+-- How far each incremental fact table was validated, by which expectations (quality/runner.py).
+create table if not exists governance.validation_marks (
+    table_name varchar, suite_fingerprint varchar, built_at timestamp, run_id varchar,
+    primary key (table_name, suite_fingerprint)
+);
 -- How each checked run ended: 'blocked' by the gate or 'published'. A run killed before
 -- either has no row, and its rule results are never published (quality/publish.py).
 create table if not exists governance.run_outcomes (
@@ -33,15 +38,21 @@ create table if not exists governance.run_outcomes (
 
 
 def write_findings(
-    con: duckdb.DuckDBPyConnection, outcomes: dict[str, RuleOutcome], run_id: str
+    con: duckdb.DuckDBPyConnection,
+    outcomes: dict[str, RuleOutcome],
+    run_id: str,
+    marks: list[ValidationMark] = (),
 ) -> None:
-    """Replace the findings of the given rules with this run's.
+    """Replace the findings of the given rules with this run's, in one transaction with the
+    validation marks of the tables validated.
 
     One entity breaking one rule is one row: the latest run's row is kept, and
-    an entity that no longer breaks a rule drops out of the table.
+    an entity that no longer breaks a rule drops out of the table. A finding carried over
+    (an entity this run did not revalidate) keeps its row as it was.
     """
     con.execute(DDL)
     detected_at = datetime.now(UTC)
+    carried = [(rule_id, e) for rule_id, o in outcomes.items() for e in sorted(o.carried)]
     rows = [
         (
             rule_id,
@@ -55,6 +66,7 @@ def write_findings(
         )
         for rule_id, outcome in sorted(outcomes.items())
         for entity_id, (clinic_id, detail) in sorted(outcome.failing.items())
+        if entity_id not in outcome.carried
     ]
     frame = pd.DataFrame(
         rows,
@@ -69,15 +81,24 @@ def write_findings(
             "detected_at",
         ],
     )
+    kept = pd.DataFrame(carried, columns=["rule_id", "entity_id"], dtype="string")
     con.execute("begin transaction")
     try:
+        con.register("_kept_findings", kept)
         con.execute(
-            "delete from governance.findings where rule_id in (select unnest(?))",
+            "delete from governance.findings where rule_id in (select unnest(?)) "
+            "and (rule_id, entity_id) not in (select (rule_id, entity_id) from _kept_findings)",
             [sorted(outcomes)],
         )
+        con.unregister("_kept_findings")
         con.register("_new_findings", frame)
         con.execute("insert into governance.findings select * from _new_findings")
         con.unregister("_new_findings")
+        for mark in marks:
+            con.execute(
+                "insert or replace into governance.validation_marks values (?, ?, ?, ?)",
+                [mark.table_name, mark.suite_fingerprint, mark.built_at, run_id],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -17,6 +17,7 @@ Every result is also kept, in GX's SUMMARY format, for the run's Data Docs
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ import duckdb
 import pandas as pd
 
 from quality import suites
-from quality.published import FACT_TABLES, PUBLISHED_TABLES
+from quality.published import BOOKKEEPING_COLUMNS, FACT_TABLES, PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -48,10 +49,21 @@ class RuleOutcome:
     failing: dict[str, tuple[str | None, str]] = field(
         default_factory=dict
     )  # id -> (clinic, detail)
+    # findings of entities this run did not revalidate: kept as they were (run, detection time)
+    carried: set[str] = field(default_factory=set)
 
     @property
     def passed(self) -> bool:
         return not self.failing
+
+
+@dataclass(frozen=True)
+class ValidationMark:
+    """How far a fact table was validated: its rows up to ``built_at``, by these expectations."""
+
+    table_name: str
+    suite_fingerprint: str
+    built_at: datetime
 
 
 @dataclass(frozen=True)
@@ -66,10 +78,18 @@ class EntityTarget:
     def reason_columns(self) -> list[str]:
         return [e.meta["reason_column"] for e in self.suite.expectations]
 
-    def sql(self) -> str:
+    def sql(self, where: str = "true") -> str:
         rule_columns = [e.column for e in self.suite.expectations]
         columns = [self.entity_column, self.clinic_column, *rule_columns, *self.reason_columns()]
-        return f"select {', '.join(dict.fromkeys(columns))} from {self.table}"
+        return f"select {', '.join(dict.fromkeys(columns))} from {self.table} where {where}"
+
+    def suite_fingerprint(self) -> str:
+        """Changes when an expectation does: then every row is validated again."""
+        described = [
+            (type(e).__name__, e.column, sorted((k, str(v)) for k, v in e.meta.items()))
+            for e in self.suite.expectations
+        ]
+        return hashlib.sha256(repr(described).encode()).hexdigest()[:16]
 
 
 ENTITY_TARGETS = (
@@ -152,27 +172,92 @@ def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     )
 
 
+def _built_at_range(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
+    """The newest ``built_at`` of an incremental fact table (None: not incremental)."""
+    schema, name = table.split(".")
+    has_column = con.execute(
+        "select count(*) from duckdb_columns() where schema_name = ? and table_name = ? "
+        "and column_name = 'built_at'",
+        [schema, name],
+    ).fetchone()[0]
+    if not has_column:
+        return None
+    return con.execute(f"select max(built_at) from {table}").fetchone()[0]
+
+
+def validation_marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
+    """(table, suite fingerprint) -> the ``built_at`` up to which its rows were validated."""
+    if not _table_exists(con, "governance.validation_marks"):
+        return {}
+    return {
+        (table, fingerprint): built_at
+        for table, fingerprint, built_at in con.execute(
+            "select table_name, suite_fingerprint, built_at from governance.validation_marks"
+        ).fetchall()
+    }
+
+
 def run_entity_rules(
-    con: duckdb.DuckDBPyConnection, validator: Validator
-) -> dict[str, RuleOutcome]:
-    """GOV-01..09: every failing row of a fact table is one finding."""
+    con: duckdb.DuckDBPyConnection, validator: Validator, incremental: bool = True
+) -> tuple[dict[str, RuleOutcome], list[ValidationMark]]:
+    """GOV-01..09: every failing row of a fact table is one finding.
+
+    An incremental fact table (one with ``built_at``, macros/incremental_months.sql) is
+    validated only where dbt rewrote it since its last validation by the same expectations;
+    the findings of its other rows are carried over as they are, detection times included
+    (the untouched rows are the rows that were validated). Every entity still counts as
+    checked. ``incremental=False`` validates every row."""
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if not r.blocking}
+    marks: list[ValidationMark] = []
+    done = validation_marks(con) if incremental else {}
     for target in ENTITY_TARGETS:
         index = [target.entity_column, target.clinic_column, *target.reason_columns()]
         index = list(dict.fromkeys(index))
-        for frame in _batches(con, target.sql()):
+        fingerprint = target.suite_fingerprint()
+        newest = _built_at_range(con, target.table)
+        since = done.get((target.table, fingerprint)) if newest is not None else None
+        where = "true"
+        if since is not None:
+            where = f"built_at > timestamp '{since.isoformat(sep=' ')}'"
+            _carry_findings(con, target, since, outcomes)
+        if newest is not None:
+            marks.append(ValidationMark(target.table, fingerprint, newest))
+        rules = {e.meta["rule_id"] for e in target.suite.expectations}
+        for frame in _batches(con, target.sql(where)):
             result = validator.validate(target.table.split(".")[-1], frame, target.suite, index)
             for item in result.results:
                 meta = item.expectation_config.meta
                 outcome = outcomes[meta["rule_id"]]
-                outcome.entities_checked += int(item.result.get("element_count", len(frame)))
                 for row in item.result.get("unexpected_index_list") or []:
                     detail = row.get(meta["reason_column"]) or RULE_BY_ID[meta["rule_id"]].title
                     outcome.failing[str(row[target.entity_column])] = (
                         row.get(target.clinic_column),
                         str(detail),
                     )
-    return outcomes
+        checked = con.execute(f"select count(*) from {target.table}").fetchone()[0]
+        for rule_id in rules:
+            outcomes[rule_id].entities_checked += checked
+    return outcomes, marks
+
+
+def _carry_findings(con, target: EntityTarget, since: datetime, outcomes) -> None:
+    """Findings of the rows dbt did not rewrite since ``since`` stay as they are."""
+    rules = sorted({e.meta["rule_id"] for e in target.suite.expectations})
+    rows = con.execute(
+        f"""
+        select rule_id, entity_id, clinic_id, detail
+        from governance.findings
+        where rule_id in (select unnest(?))
+          and entity_id in (
+              select cast({target.entity_column} as varchar) from {target.table}
+              where built_at <= ?
+          )
+        """,
+        [rules, since],
+    ).fetchall()
+    for rule_id, entity_id, clinic_id, detail in rows:
+        outcomes[rule_id].failing[entity_id] = (clinic_id, detail)
+        outcomes[rule_id].carried.add(entity_id)
 
 
 def _record_table_failures(result, outcome_by_rule: dict[str, RuleOutcome], entity: str) -> None:
@@ -224,7 +309,7 @@ def _profile_sql(con, table: str, key: tuple[str, ...], run_end: datetime) -> st
         "and table_name = ?",
         [schema, name],
     ).fetchall()
-    times = [c for c, t in columns if t.startswith("TIMESTAMP")]
+    times = [c for c, t in columns if t.startswith("TIMESTAMP") and c not in BOOKKEEPING_COLUMNS]
     amounts = [
         c
         for c, t in columns

@@ -42,3 +42,17 @@
         where delivered.{{ key }} is not null
     )
 {%- endmacro %}
+
+{#- Post-hook of a month-partitioned latest-version model, after delete_keys_without_versions.
+    A month rewrite replaces the months it writes: the old row of a key that moved to another
+    month stays behind when its old month had no row left to write. -#}
+{% macro delete_moved_rows(key) -%}
+    {{ return(adapter.dispatch('delete_moved_rows', 'yimei')(key)) }}
+{%- endmacro %}
+
+{% macro default__delete_moved_rows(key) -%}
+    delete from {{ this }}
+    where
+        built_at < {{ built_at() }}
+        and {{ key }} in (select {{ key }} from {{ this }} where built_at = {{ built_at() }})
+{%- endmacro %}

@@ -69,8 +69,8 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     settings = warehouse.settings()
     validator = Validator(run_name=context.run_id)
     with warehouse.connect() as con:
-        outcomes = run_entity_rules(con, validator)
-        write_findings(con, outcomes, context.run_id)
+        outcomes, marks = run_entity_rules(con, validator)
+        write_findings(con, outcomes, context.run_id, marks)
         faults.point("governance:findings_written")
         # Blocking rules run after the findings are written: findings are published too,
         # so they must pass GOV-10 like every other published table.

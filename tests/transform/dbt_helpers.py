@@ -11,11 +11,13 @@ import duckdb
 import polars as pl
 
 from ingestion.settings import DBT_PROJECT_DIR
+from quality.published import BOOKKEEPING_COLUMNS
 
 # Every model compared between builds, with the columns that identify a row.
 MODEL_KEYS = {
     "staging.stg_orders__orders": ["order_id"],
     "staging.stg_reviews__reviews": ["review_id"],
+    "intermediate.int_orders__enriched": ["order_id"],
     "intermediate.int_order_compliance": ["order_id"],
     "intermediate.int_review_verification": ["review_id"],
     "intermediate.int_complaint_response": ["review_id"],
@@ -26,7 +28,12 @@ MODEL_KEYS = {
     "marts.travel_flows": ["month", "buyer_city", "clinic_city"],
     "marts.channel_funnel": ["month", "channel"],
 }
-INCREMENTAL_MODELS = ("staging.stg_orders__orders", "staging.stg_reviews__reviews")
+INCREMENTAL_MODELS = (
+    "staging.stg_orders__orders",
+    "staging.stg_reviews__reviews",
+    "intermediate.int_orders__enriched",
+    "intermediate.int_order_compliance",
+)
 
 
 def run_dbt(data_dir: Path, target_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -58,7 +65,10 @@ def read_models(warehouse: Path, models: dict[str, list[str]] = MODEL_KEYS) -> d
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {
-            name: con.sql(f"select * from {name}").pl().sort(keys, nulls_last=True)
+            name: con.sql(f"select * from {name}")
+            .pl()
+            .drop(BOOKKEEPING_COLUMNS, strict=False)
+            .sort(keys, nulls_last=True)
             for name, keys in models.items()
         }
     finally:

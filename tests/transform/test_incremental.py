@@ -1,16 +1,19 @@
 """An incremental build of the order and review facts gives the rows a full refresh gives.
 
 Part of a generated landing zone is loaded and built; then the rest arrives (later days, a
-late partition of an old day, later versions of orders already built) together with corrected
-re-sends of an orders and a reviews partition that were built already: the re-sends withdraw
-the winning version of an order that has an older one, withdraw orders and reviews entirely,
-and correct an amount and a receipt count. The incremental build must equal, row for row, a
+late partition of an old day, a late registry snapshot, later versions of orders already
+built) together with corrected re-sends of an orders and a reviews partition that were built
+already: the re-sends withdraw the winning version of an order that has an older one,
+withdraw orders and reviews entirely, move an order to another month, and correct an amount
+and a receipt count. The incremental build must equal, row for row, a
 `--full-refresh` build of the same raw data, for the incremental models and everything built
 on them (compliance facts and marts).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from datetime import date, timedelta
@@ -32,6 +35,8 @@ from tests.transform.dbt_helpers import assert_same_rows, read_models, run_dbt
 CUTOFF = AS_OF - timedelta(days=25)  # the first build sees deliveries up to this day
 SNAPSHOT_FEEDS = ("clinics", "registry")
 PAID_CORRECTION = Decimal("100.00")
+MOVED_BY = timedelta(days=45)
+REFERENCE_CHANGES = "intermediate.int_reference_changes"
 
 WINNERS = """
     select *
@@ -62,6 +67,38 @@ def _build(data_dir: Path, target: Path, as_of: date, *flags: str) -> None:
     run_dbt(data_dir, target, "build", "--vars", json.dumps({"as_of": as_of.isoformat()}), *flags)
 
 
+def _validate(data_dir: Path, run_id: str) -> SimpleNamespace:
+    """The governance step's finding rules, incrementally (then written, as the step does),
+    and, for comparison, validating every row."""
+    from quality.findings import write_findings
+    from quality.runner import Validator, run_entity_rules
+
+    con = connect(data_dir / "warehouse.duckdb")
+    try:
+        validator = Validator()
+        before = _findings(con)
+        outcomes, marks = run_entity_rules(con, validator)
+        write_findings(con, outcomes, run_id, marks)
+        after = _findings(con)
+        everything, _ = run_entity_rules(con, validator, incremental=False)
+    finally:
+        con.close()
+    return SimpleNamespace(
+        before=before, after=after, incremental=outcomes, everything=everything, marks=marks
+    )
+
+
+def _findings(con: duckdb.DuckDBPyConnection) -> dict:
+    try:
+        rows = con.execute(
+            "select rule_id, entity_id, clinic_id, detail, run_id, detected_at "
+            "from governance.findings"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
 def _day(partition: Path) -> date:
     return date.fromisoformat(partition.name.removeprefix("dt="))
 
@@ -90,12 +127,13 @@ def _choose_order_resend(con: duckdb.DuckDBPyConnection, days: list[Path]) -> di
         withdrawn = [r[0] for r in withdrawn.order("order_id").fetchall()][:3]
         corrected = winners.filter(f"{here} and first_dt = _dt and status = 'completed'")
         corrected = [r[0] for r in corrected.order("order_id").fetchall()]
-        if fallback and withdrawn and corrected:
+        if fallback and withdrawn and len(corrected) >= 2:
             return {
                 "partition": partition,
                 "fallback": fallback[0][0],
                 "withdrawn": withdrawn,
                 "corrected": corrected[0],
+                "moved": corrected[1],
             }
     raise AssertionError("no orders partition fits the re-send scenario")
 
@@ -127,8 +165,47 @@ def _resend_orders(plan: dict) -> None:
         table = table.set_column(
             index, table.schema.field(index), pa.array(paid, type=table.schema.field(index).type)
         )
+        # the moved order was created and completed 45 days earlier: another month
+        for column in ("created_at", "paid_at", "completed_at"):
+            index = table.schema.get_field_index(column)
+            values = [
+                at - MOVED_BY if order_id == plan["moved"] and at is not None else at
+                for order_id, at in zip(
+                    table["order_id"].to_pylist(), table[column].to_pylist(), strict=True
+                )
+            ]
+            table = table.set_column(
+                index,
+                table.schema.field(index),
+                pa.array(values, type=table.schema.field(index).type),
+            )
         pq.write_table(table, path)
     (plan["partition"] / "_SUCCESS").write_text("", encoding="utf-8")
+
+
+def _revoke_in_snapshot(partition: Path, license_no: str) -> None:
+    """The late snapshot reports the licence 吊销 since ten days before it."""
+    path = partition / "institutions.csv"
+    raw = path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+        text = raw.decode(encoding)
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    revoked_on = (_day(partition) - timedelta(days=10)).isoformat()
+    hits = 0
+    for row in rows[1:]:
+        if row and row[header.index("登记号")] == license_no:
+            row[header.index("状态")] = "吊销"
+            row[header.index("更新日期")] = revoked_on
+            hits += 1
+    assert hits, f"{license_no} is not in the late snapshot"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode(encoding))
 
 
 def _resend_reviews(plan: dict) -> None:
@@ -155,17 +232,22 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
     data_dir.mkdir()
     shutil.copytree(full_landing, landing)
 
-    # First delivery: everything up to the cutoff, except one old orders partition (late).
+    # First delivery: everything up to the cutoff, except one old orders partition and one old
+    # registry snapshot (both late).
     order_days = _plain_partitions(landing, "orders", manifest, ".parquet")
     late = order_days[-4]
+    snapshots = [p for p in sorted((landing / "registry").glob("dt=*")) if _day(p) <= CUTOFF]
+    assert len(snapshots) >= 3, "the sample should deliver several registry snapshots"
+    late_snapshot = snapshots[-2]
     for feed in (*SNAPSHOT_FEEDS, "orders", "reviews"):
         for partition in sorted((landing / feed).glob("dt=*")):
-            if _day(partition) > CUTOFF or partition == late:
+            if _day(partition) > CUTOFF or partition in (late, late_snapshot):
                 (held / feed).mkdir(parents=True, exist_ok=True)
                 shutil.move(partition, held / feed / partition.name)
     _ingest(landing, data_dir, "run-1")
     _build(data_dir, target, CUTOFF + timedelta(days=1))
     first = read_models(data_dir / "warehouse.duckdb")
+    _validate(data_dir, "run-1")
 
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
@@ -177,18 +259,34 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
             "select paid_amount from staging.stg_orders__orders where order_id = ?",
             [order_resend["corrected"]],
         ).fetchone()[0]
+        # a clinic with judged orders: the late registry snapshot says its licence was revoked
+        revoked_clinic, revoked_licence = con.execute(
+            "select clinic_id, license_no from staging.stg_platform__clinics "
+            "where clinic_id in (select clinic_id from intermediate.int_order_compliance) "
+            "and license_no is not null order by clinic_id limit 1"
+        ).fetchone()
     finally:
         con.close()
 
-    # Second delivery: the rest, the late partition, and the corrected re-sends.
+    # Second delivery: the rest but the newest day of orders, the late partitions, and the
+    # corrected re-sends. The late snapshot re-judges a clinic's orders of every month.
+    newest_orders = max((held / "orders").iterdir())
     for feed_dir in held.iterdir():
         for partition in feed_dir.iterdir():
-            shutil.move(partition, landing / feed_dir.name / partition.name)
+            if partition != newest_orders:
+                shutil.move(partition, landing / feed_dir.name / partition.name)
     _resend_orders(order_resend)
     _resend_reviews(review_resend)
+    _revoke_in_snapshot(landing / "registry" / late_snapshot.name, revoked_licence)
     _ingest(landing, data_dir, "run-2")
     _build(data_dir, target, AS_OF)
+    _validate(data_dir, "run-2")
+    # Third delivery: one day of orders, the daily case: only its months are judged again.
+    shutil.move(newest_orders, landing / "orders" / newest_orders.name)
+    _ingest(landing, data_dir, "run-3")
+    _build(data_dir, target, AS_OF)
     incremental = read_models(data_dir / "warehouse.duckdb")
+    validation = _validate(data_dir, "run-3")
     compiled = (
         target / "compiled" / "yimei" / "models" / "staging" / "orders" / "stg_orders__orders.sql"
     ).read_text(encoding="utf-8")
@@ -199,6 +297,13 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
         }
         raw_reviews = {
             r[0] for r in con.execute("select distinct review_id from raw.reviews").fetchall()
+        }
+        references_changed = {
+            (kind, key)
+            for kind, key in con.execute(
+                f"select entity_kind, entity_key from {REFERENCE_CHANGES} "
+                f"where changed_at > (select min(changed_at) from {REFERENCE_CHANGES})"
+            ).fetchall()
         }
         updated_later = con.execute(
             f"""
@@ -227,6 +332,9 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
         raw_orders=raw_orders,
         raw_reviews=raw_reviews,
         updated_later=updated_later,
+        references_changed=references_changed,
+        revoked_clinic=revoked_clinic,
+        validation=validation,
     )
 
 
@@ -282,3 +390,52 @@ def test_a_resend_withdraws_orders_and_reviews(builds):
     assert reviews.filter(reviews["review_id"].is_in(withdrawn)).height == 0
     corrected = _row(reviews, "review_id", builds.review_resend["corrected"])
     assert corrected["receipt_count"] == 0
+
+
+def test_a_resend_moves_an_order_to_another_month(builds):
+    moved = builds.order_resend["moved"]
+    for model in (
+        "staging.stg_orders__orders",
+        "intermediate.int_orders__enriched",
+        "intermediate.int_order_compliance",
+    ):
+        before = builds.first[model].filter(builds.first[model]["order_id"] == moved)
+        after = builds.incremental[model].filter(builds.incremental[model]["order_id"] == moved)
+        assert after.height == 1, f"{model}: one row, in its new month only"
+        if "created_month" in after.columns:
+            assert after["created_month"][0] != before["created_month"][0], model
+    orders = builds.incremental["staging.stg_orders__orders"]
+    assert _row(orders, "order_id", moved)["created_date"] == (
+        _row(builds.first["staging.stg_orders__orders"], "order_id", moved)["created_date"]
+        - MOVED_BY
+    )
+
+
+def test_a_late_registry_snapshot_rejudges_the_clinics_it_changes(builds):
+    """The late snapshot revoked a clinic's licence for a while: the clinic's reference data
+    changed, so its orders were judged again (and equal a full refresh, above)."""
+    assert ("clinic", builds.revoked_clinic) in builds.references_changed
+
+
+def test_incremental_validation_finds_what_a_full_validation_finds(builds):
+    v = builds.validation
+    assert {m.table_name for m in v.marks} >= {"intermediate.int_order_compliance"}
+    for rule_id, outcome in v.everything.items():
+        assert v.incremental[rule_id].failing == outcome.failing, rule_id
+        assert v.incremental[rule_id].entities_checked == outcome.entities_checked, rule_id
+    written = {key: (clinic, detail) for key, (clinic, detail, _, _) in v.after.items()}
+    assert written == {
+        (rule_id, entity): found
+        for rule_id, outcome in v.everything.items()
+        for entity, found in outcome.failing.items()
+    }
+
+
+def test_findings_of_untouched_orders_keep_their_detection(builds):
+    v = builds.validation
+    carried = {(r, e) for r, o in v.incremental.items() for e in o.carried}
+    assert carried, "the second build left some months with findings untouched"
+    for key in carried:
+        assert v.after[key] == v.before[key], key  # same run id and detection time
+    rejudged = set(v.after) - carried
+    assert rejudged and all(v.after[k][2] == "run-3" for k in rejudged)

@@ -1,10 +1,40 @@
+-- depends_on: {{ ref('int_reference_changes') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=partition_overwrite_strategy(),
+        unique_key='created_month',
+        partition_by=['created_month'],
+        on_schema_change='fail',
+        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'created_month') }}"
+    )
+}}
+
 {%- set normal = "'正常'" -%}
+
+{#- Incremental, a month (of order creation) at a time: a build re-judges the months the orders
+    rewrote since its last one, and the months holding orders of a clinic, doctor or product
+    whose CRM or registry data changed since then (a late registry correction re-judges that
+    clinic's orders): macros/incremental_months.sql. Nothing here depends on the run date. -#}
 
 with
 
 orders as (
 
     select * from {{ ref('int_orders__completed') }}
+    {% if is_incremental() -%}
+    where created_month in (
+        {{ months_rebuilt_in(ref('int_orders__completed'), 'created_month') }}
+        union
+        {{ months_with_changed_references(ref('int_orders__completed'), 'created_month', 'clinic_id', 'clinic') }}
+        union
+        {{ months_with_changed_references(ref('int_orders__completed'), 'created_month', 'doctor_id', 'doctor') }}
+        union
+        {{ months_with_changed_references(
+            ref('int_orders__completed'), 'created_month', 'product_registration_no', 'product'
+        ) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -89,7 +119,7 @@ order_context as (
         orders.department,
         orders.completed_at,
         orders.completed_date,
-        orders.completed_in_last_90_days,
+        orders.created_month,
         orders.paid_amount,
         orders.list_price,
         orders.product_registration_no,
@@ -334,7 +364,6 @@ final as (
         department,
         completed_at,
         completed_date,
-        completed_in_last_90_days,
         paid_amount,
         licence_reason is null as licence_valid_at_service,
         licence_reason,
@@ -353,7 +382,10 @@ final as (
             and practitioner_reason is null
             and product_reason is null
             and price_reason is null
-        ) as is_compliant
+        ) as is_compliant,
+        {{ built_at() }} as built_at,
+        -- the partition: last, as Spark keeps partition columns
+        created_month
     from reasons
 
 )

@@ -1,8 +1,31 @@
+-- depends_on: {{ ref('int_reference_changes') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=partition_overwrite_strategy(),
+        unique_key='created_month',
+        partition_by=['created_month'],
+        on_schema_change='fail',
+        post_hook="{{ delete_emptied_months(ref('stg_orders__orders'), 'created_month') }}"
+    )
+}}
+
+{#- Incremental, a month (of order creation) at a time: the months stg_orders__orders rewrote
+    since the last build, and those holding orders of a clinic whose CRM row changed
+    (macros/incremental_months.sql). -#}
+
 with
 
 orders as (
 
     select * from {{ ref('stg_orders__orders') }}
+    {% if is_incremental() -%}
+    where created_month in (
+        {{ months_rebuilt_in(ref('stg_orders__orders'), 'created_month') }}
+        union
+        {{ months_with_changed_references(ref('stg_orders__orders'), 'created_month', 'clinic_id', 'clinic') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -47,7 +70,6 @@ enriched as (
         orders.is_refunded,
         orders.is_cancelled,
         orders.created_date,
-        orders.created_month,
         orders.completed_date,
         orders.completed_month,
         orders.created_at,
@@ -64,7 +86,10 @@ enriched as (
         -- home city (an unknown home city is not counted as travelling)
         orders.is_completed and coalesce(orders.buyer_city != clinics.city, false) as is_traveller,
         -- the one definition of what an order adds to GMV: completed orders only
-        case when orders.is_completed then orders.paid_amount else 0 end as gmv_amount
+        case when orders.is_completed then orders.paid_amount else 0 end as gmv_amount,
+        {{ built_at() }} as built_at,
+        -- the partition: last, as Spark keeps partition columns
+        orders.created_month
 
     from orders
 

@@ -59,6 +59,19 @@ sales as (
 
 ),
 
+-- the run-date window is the completed orders' (int_orders__completed): the compliance facts
+-- are incremental and do not depend on the run date
+judged_orders as (
+
+    select
+        order_compliance.*,
+        coalesce(completed_orders.completed_in_last_90_days, false) as completed_in_last_90_days
+    from order_compliance
+    left join completed_orders
+        on order_compliance.order_id = completed_orders.order_id
+
+),
+
 order_findings as (
 
     select
@@ -70,7 +83,7 @@ order_findings as (
         count(case when not price_transparent then 1 end) as gov_08_findings,
         count(case when not is_compliant then 1 end) as non_compliant_orders,
         count(case when completed_in_last_90_days and not is_compliant then 1 end) as findings_last_90_days
-    from order_compliance
+    from judged_orders
     group by clinic_id
 
 ),

@@ -1,0 +1,89 @@
+{#- Incremental facts and marts rewritten a month at a time (partition overwrite).
+
+    A month-partitioned model rebuilds whole months: those its upstream rewrote since its own
+    last build, and those holding an entity whose reference data changed since then
+    (int_reference_changes). On DuckDB the strategy is delete+insert with the month as the
+    key, on Spark insert_overwrite of the month partitions (incremental_strategy() below): the
+    same SQL, the same result. A month that lost every row upstream is emptied by the
+    post-hook delete_emptied_months. Every row carries `built_at`, the start of the dbt
+    invocation that wrote it: the high-water mark of the models built on it. -#}
+
+{#- The strategy of a month-partitioned model on this engine. -#}
+{% macro partition_overwrite_strategy() -%}
+    {{ return(adapter.dispatch('partition_overwrite_strategy', 'yimei')()) }}
+{%- endmacro %}
+
+{% macro default__partition_overwrite_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__partition_overwrite_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{#- The instant this dbt invocation started, as a timestamp: what `built_at` holds. -#}
+{% macro built_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The newest `built_at` of this model: rows upstream built after it are new to it. -#}
+{% macro last_built_at() -%}
+    (select coalesce(max(built_at), cast('1970-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
+
+{#- Months of `upstream` that it rewrote since this model's last build. -#}
+{% macro months_rebuilt_in(upstream, month_column) -%}
+    select {{ month_column }} from {{ upstream }} where built_at > {{ last_built_at() }}
+{%- endmacro %}
+
+{#- Months of `relation` holding an entity (`entity_column`, of `entity_kind` in
+    int_reference_changes) whose reference data changed since this model's last build. -#}
+{% macro months_with_changed_references(relation, month_column, entity_column, entity_kind) -%}
+    select {{ month_column }} from {{ relation }}
+    where {{ entity_column }} in (
+        select entity_key from {{ ref('int_reference_changes') }}
+        where entity_kind = '{{ entity_kind }}' and changed_at > {{ last_built_at() }}
+    )
+{%- endmacro %}
+
+{#- Post-hook: months this model holds that `upstream` no longer has (every order of the
+    month withdrawn or moved) are removed; a partition overwrite only replaces the months
+    it writes. -#}
+{% macro delete_emptied_months(upstream, month_column) -%}
+    {{ return(adapter.dispatch('delete_emptied_months', 'yimei')(upstream, month_column)) }}
+{%- endmacro %}
+
+{% macro default__delete_emptied_months(upstream, month_column) -%}
+    delete from {{ this }}
+    where {{ month_column }} not in (
+        select distinct {{ month_column }} from {{ upstream }} where {{ month_column }} is not null
+    )
+{%- endmacro %}
+
+{#- Spark: an INSERT OVERWRITE of a static partition with no rows empties it. -#}
+{% macro spark__delete_emptied_months(upstream, month_column) -%}
+    {%- set emptied = run_query(
+        "select distinct " ~ month_column ~ " from " ~ this ~ " where " ~ month_column
+        ~ " not in (select distinct " ~ month_column ~ " from " ~ upstream
+        ~ " where " ~ month_column ~ " is not null)"
+    ) if execute else none -%}
+    {%- for row in (emptied.rows if emptied else []) %}
+    insert overwrite table {{ this }} partition ({{ month_column }} = '{{ row[0] }}')
+    select * except ({{ month_column }}) from {{ this }} where false;
+    {%- endfor %}
+    select 1
+{%- endmacro %}
+
+{#- A hash of the given columns of a row; bit_xor of such hashes is an order-independent digest
+    of a set of rows. -#}
+{% macro row_hash(columns) -%}
+    {{ return(adapter.dispatch('row_hash', 'yimei')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
