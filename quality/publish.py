@@ -14,7 +14,7 @@ import duckdb
 
 from ingestion import faults
 from ingestion.duck import connect, sql_literal
-from quality.published import PUBLISHED_TABLES
+from quality.published import BOOKKEEPING_COLUMNS, PUBLISHED_TABLES
 
 # Rows of a published table that only some runs may show: the rule results of runs that
 # were killed before the gate decided (no governance.run_outcomes row) stay unpublished.
@@ -47,8 +47,9 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
                 schema, name = table.split(".")
                 rows = ROWS_PUBLISHED.get(table, "true")
                 con.execute(f"create schema if not exists {schema}")
+                columns = _published_columns(con, schema, name)
                 con.execute(
-                    f"create table {table} as select * from wh.{table} where {rows}",
+                    f"create table {table} as select {columns} from wh.{table} where {rows}",
                     {"run_id": run_id} if "$run_id" in rows else None,
                 )
                 _copy_comments(con, schema, name)
@@ -63,6 +64,20 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
     finally:
         staging.unlink(missing_ok=True)
     return published
+
+
+def _published_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """Every column but the incremental bookkeeping (quality/published.py), in table order."""
+    names = [
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'wh' "
+            "and schema_name = ? and table_name = ? order by column_index",
+            [schema, table],
+        ).fetchall()
+        if name not in BOOKKEEPING_COLUMNS
+    ]
+    return ", ".join(f'"{n}"' for n in names)
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:

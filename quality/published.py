@@ -21,6 +21,7 @@ FACT_TABLES: dict[str, tuple[str, ...]] = {
     "intermediate.int_clinic_licence_verification": ("clinic_id",),
 }
 
-# Columns of incremental models that record when a row was written, not what it says
-# (macros/incremental_months.sql): outside GOV-11's timestamp bound, never compared as data.
-BOOKKEEPING_COLUMNS: tuple[str, ...] = ("built_at",)
+# Columns of incremental models that record when a row was written or from what, not what it
+# says (macros/incremental_months.sql): outside GOV-11's timestamp bound, never compared as
+# data, never published.
+BOOKKEEPING_COLUMNS: tuple[str, ...] = ("built_at", "source_digest")

@@ -49,23 +49,26 @@
 {#- Post-hook: months this model holds that `upstream` no longer has (every order of the
     month withdrawn or moved) are removed; a partition overwrite only replaces the months
     it writes. -#}
-{% macro delete_emptied_months(upstream, month_column) -%}
-    {{ return(adapter.dispatch('delete_emptied_months', 'yimei')(upstream, month_column)) }}
+{% macro delete_emptied_months(upstream, month_column, upstream_month_column=none) -%}
+    {{ return(adapter.dispatch('delete_emptied_months', 'yimei')(
+        upstream, month_column, upstream_month_column or month_column
+    )) }}
 {%- endmacro %}
 
-{% macro default__delete_emptied_months(upstream, month_column) -%}
+{% macro default__delete_emptied_months(upstream, month_column, upstream_month_column) -%}
     delete from {{ this }}
     where {{ month_column }} not in (
-        select distinct {{ month_column }} from {{ upstream }} where {{ month_column }} is not null
+        select distinct {{ upstream_month_column }} from {{ upstream }}
+        where {{ upstream_month_column }} is not null
     )
 {%- endmacro %}
 
 {#- Spark: an INSERT OVERWRITE of a static partition with no rows empties it. -#}
-{% macro spark__delete_emptied_months(upstream, month_column) -%}
+{% macro spark__delete_emptied_months(upstream, month_column, upstream_month_column) -%}
     {%- set emptied = run_query(
         "select distinct " ~ month_column ~ " from " ~ this ~ " where " ~ month_column
-        ~ " not in (select distinct " ~ month_column ~ " from " ~ upstream
-        ~ " where " ~ month_column ~ " is not null)"
+        ~ " not in (select distinct " ~ upstream_month_column ~ " from " ~ upstream
+        ~ " where " ~ upstream_month_column ~ " is not null)"
     ) if execute else none -%}
     {%- for row in (emptied.rows if emptied else []) %}
     insert overwrite table {{ this }} partition ({{ month_column }} = '{{ row[0] }}')
@@ -86,4 +89,42 @@
 
 {% macro spark__row_hash(columns) -%}
     xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- Month-grain marts: a mart row carries `source_digest`, the digest of the fact rows its month
+    was computed from. A build recomputes the months whose digest moved (rows added, changed,
+    withdrawn or moved to another month all move it), plus `also` months after each (growth
+    reads earlier months), and leaves the others; a month with no fact row left is removed
+    (delete_emptied_months on the digests). -#}
+
+{#- One row per month of `relation`: the digest of the `columns` its rows hold there. -#}
+{% macro month_digests(relation, month_column, columns) -%}
+    select
+        {{ month_column }} as month,
+        bit_xor({{ row_hash(columns) }}) as source_digest
+    from {{ relation }}
+    where {{ month_column }} is not null
+    group by {{ month_column }}
+{%- endmacro %}
+
+{#- The months of `digests` (a CTE of month_digests) whose digest differs from the one this mart
+    was built from, and those `months_after` (e.g. [1, 12]) later, where they have data. In a
+    full build: every month. -#}
+{% macro months_to_recompute(digests, months_after=[]) -%}
+    {%- if is_incremental() -%}
+    with changed as (
+        select {{ digests }}.month
+        from {{ digests }}
+        left join (select distinct month, source_digest from {{ this }}) as built
+            on {{ digests }}.month = built.month
+        where built.source_digest is null or built.source_digest != {{ digests }}.source_digest
+    )
+    select month from changed
+    {%- for months in months_after %}
+    union
+    select cast({{ dbt.dateadd('month', months, 'changed.month') }} as date) from changed
+    {%- endfor %}
+    {%- else -%}
+    select month from {{ digests }}
+    {%- endif %}
 {%- endmacro %}

@@ -1,8 +1,43 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=partition_overwrite_strategy(),
+        unique_key='month',
+        partition_by=['month'],
+        on_schema_change='fail',
+        post_hook="{{ delete_emptied_months(ref('int_orders__enriched'), 'month', 'created_month') }}"
+    )
+}}
+
+{#- Incremental, a month at a time: the months whose orders changed since the last build
+    (macros/incremental_months.sql). -#}
+
 with
+
+enriched_orders as (
+
+    select * from {{ ref('int_orders__enriched') }}
+
+),
+
+month_digests as (
+
+    {{ month_digests('enriched_orders', 'created_month', [
+        'order_id', 'channel', 'is_paid', 'is_completed', 'is_refunded'
+    ]) }}
+
+),
+
+months_to_recompute as (
+
+    {{ months_to_recompute('month_digests') }}
+
+),
 
 orders as (
 
-    select * from {{ ref('int_orders__enriched') }}
+    select * from enriched_orders
+    where created_month in (select months_to_recompute.month from months_to_recompute)
 
 ),
 
@@ -23,15 +58,18 @@ funnel as (
 final as (
 
     select
-        month,
-        channel,
-        orders_created,
-        orders_paid,
-        orders_completed,
-        orders_refunded,
-        cast(orders_paid as double) / orders_created as paid_rate,
-        cast(orders_completed as double) / nullif(orders_paid, 0) as completion_rate
+        funnel.month,
+        funnel.channel,
+        funnel.orders_created,
+        funnel.orders_paid,
+        funnel.orders_completed,
+        funnel.orders_refunded,
+        cast(funnel.orders_paid as double) / funnel.orders_created as paid_rate,
+        cast(funnel.orders_completed as double) / nullif(funnel.orders_paid, 0) as completion_rate,
+        month_digests.source_digest
     from funnel
+    inner join month_digests
+        on funnel.month = month_digests.month
 
 )
 

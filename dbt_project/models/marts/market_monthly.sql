@@ -1,8 +1,59 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=partition_overwrite_strategy(),
+        unique_key='month',
+        partition_by=['month'],
+        on_schema_change='fail',
+        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'month', 'completed_month') }}"
+    )
+}}
+
+{#- Incremental, a month at a time: the months whose completed orders changed since the last
+    build, and the month after and the month a year after each (their growth compares with
+    it); macros/incremental_months.sql. -#}
+
 with
+
+completed_orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+month_digests as (
+
+    {{ month_digests('completed_orders', 'completed_month', [
+        'order_id', 'user_id', 'clinic_city', 'procedure_code', 'gmv_amount', 'is_traveller'
+    ]) }}
+
+),
+
+months_to_recompute as (
+
+    {{ months_to_recompute('month_digests', months_after=[1, 12]) }}
+
+),
+
+-- the months recomputed and the months their growth compares with
+months_read as (
+
+    select month from months_to_recompute
+
+    union
+
+    select cast({{ dbt.dateadd('month', -1, 'month') }} as date) from months_to_recompute
+
+    union
+
+    select cast({{ dbt.dateadd('month', -12, 'month') }} as date) from months_to_recompute
+
+),
 
 orders as (
 
-    select * from {{ ref('int_orders__completed') }}
+    select * from completed_orders
+    where completed_month in (select months_read.month from months_read)
 
 ),
 
@@ -77,12 +128,16 @@ final as (
         cast(with_growth.gmv_mom_growth as double) as gmv_mom_growth,
         cast(with_growth.gmv_yoy_growth as double) as gmv_yoy_growth,
         with_growth.traveller_orders,
-        cast(with_growth.traveller_orders as double) / with_growth.orders as traveller_share
+        cast(with_growth.traveller_orders as double) / with_growth.orders as traveller_share,
+        month_digests.source_digest
     from with_growth
+    inner join month_digests
+        on with_growth.month = month_digests.month
     left join procedures
         on with_growth.procedure_code = procedures.procedure_code
     left join cities
         on with_growth.city = cities.city
+    where with_growth.month in (select months_to_recompute.month from months_to_recompute)
 
 )
 

@@ -1,8 +1,43 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=partition_overwrite_strategy(),
+        unique_key='month',
+        partition_by=['month'],
+        on_schema_change='fail',
+        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'month', 'completed_month') }}"
+    )
+}}
+
+{#- Incremental, a month at a time: the months whose orders changed since the last build
+    (macros/incremental_months.sql). -#}
+
 with
+
+completed_orders as (
+
+    select * from {{ ref('int_orders__completed') }}
+
+),
+
+month_digests as (
+
+    {{ month_digests('completed_orders', 'completed_month', [
+        'order_id', 'clinic_city', 'procedure_code', 'paid_amount'
+    ]) }}
+
+),
+
+months_to_recompute as (
+
+    {{ months_to_recompute('month_digests') }}
+
+),
 
 orders as (
 
-    select * from {{ ref('int_orders__completed') }}
+    select * from completed_orders
+    where completed_month in (select months_to_recompute.month from months_to_recompute)
 
 ),
 
@@ -51,8 +86,11 @@ final as (
         cast(city_prices.median_paid as decimal(12, 2)) as median_paid,
         cast(city_prices.p25_paid as decimal(12, 2)) as p25_paid,
         cast(city_prices.p75_paid as decimal(12, 2)) as p75_paid,
-        cast(national_prices.national_median_paid as decimal(12, 2)) as national_median_paid
+        cast(national_prices.national_median_paid as decimal(12, 2)) as national_median_paid,
+        month_digests.source_digest
     from city_prices
+    inner join month_digests
+        on city_prices.month = month_digests.month
     left join national_prices
         on
             city_prices.month = national_prices.month
