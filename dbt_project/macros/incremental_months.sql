@@ -21,6 +21,18 @@
     {{ return('insert_overwrite') }}
 {%- endmacro %}
 
+{#- The config of a model rewritten a partition (a month) at a time on `month_column`:
+    `{{ config(post_hook=..., **partition_overwrite('created_month')) }}`. -#}
+{% macro partition_overwrite(month_column) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': partition_overwrite_strategy(),
+        'unique_key': month_column,
+        'partition_by': [month_column],
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
 {#- The instant this dbt invocation started, as a timestamp: what `built_at` holds. -#}
 {% macro built_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)

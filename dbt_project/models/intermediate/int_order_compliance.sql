@@ -1,12 +1,8 @@
 -- depends_on: {{ ref('int_reference_changes') }}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy=partition_overwrite_strategy(),
-        unique_key='created_month',
-        partition_by=['created_month'],
-        on_schema_change='fail',
-        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'created_month') }}"
+        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'created_month') }}",
+        **partition_overwrite('created_month')
     )
 }}
 

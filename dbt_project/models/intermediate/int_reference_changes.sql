@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_overwrite_strategy(),
-        unique_key='entity_kind',
-        partition_by=['entity_kind'],
-        on_schema_change='fail'
-    )
-}}
+{{ config(**partition_overwrite('entity_kind')) }}
 
 {#- When the reference data an order is judged with last changed, per key an order joins on:
     a clinic (its CRM history, the registry history and approved departments of every licence

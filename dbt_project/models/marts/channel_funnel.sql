@@ -1,11 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy=partition_overwrite_strategy(),
-        unique_key='month',
-        partition_by=['month'],
-        on_schema_change='fail',
-        post_hook="{{ delete_emptied_months(ref('int_orders__enriched'), 'month', 'created_month') }}"
+        post_hook="{{ delete_emptied_months(ref('int_orders__enriched'), 'month', 'created_month') }}",
+        **partition_overwrite('month')
     )
 }}
 

@@ -1,14 +1,10 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy=partition_overwrite_strategy(),
-        unique_key='created_month',
-        partition_by=['created_month'],
-        on_schema_change='fail',
         post_hook=[
             "{{ delete_keys_without_versions('order_id', source('orders', 'orders')) }}",
             "{{ delete_moved_rows('order_id') }}"
-        ]
+        ],
+        **partition_overwrite('created_month')
     )
 }}
 
