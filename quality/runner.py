@@ -186,13 +186,18 @@ def _built_at_range(con: duckdb.DuckDBPyConnection, table: str) -> datetime | No
 
 
 def validation_marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
-    """(table, suite fingerprint) -> the ``built_at`` up to which its rows were validated."""
+    """(table, suite fingerprint) -> the ``built_at`` up to which its rows were validated.
+
+    Only marks of runs that were decided (published or blocked: governance.run_outcomes)
+    count: the findings of a run killed before that are never published under its name, so
+    the next run validates every row again rather than carry them."""
     if not _table_exists(con, "governance.validation_marks"):
         return {}
     return {
         (table, fingerprint): built_at
         for table, fingerprint, built_at in con.execute(
-            "select table_name, suite_fingerprint, built_at from governance.validation_marks"
+            "select table_name, suite_fingerprint, built_at from governance.validation_marks "
+            "where run_id in (select run_id from governance.run_outcomes)"
         ).fetchall()
     }
 

@@ -139,7 +139,9 @@ def serving_version(serving: Path) -> dict | None:
 
 def consistent_version(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     """One version: each rule's published findings are exactly the failing entities that
-    rule's result of the latest run counted, and every finding carries that run."""
+    rule's result of the latest run counted, and every finding was detected by a run whose
+    results are published (an untouched entity's finding keeps the run that found it:
+    incremental validation, quality/README.md)."""
     failing = dict(
         con.execute(
             "select rule_id, entities_failing from governance.rule_results where run_id = ?",
@@ -150,11 +152,14 @@ def consistent_version(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
         con.execute("select rule_id, count(*) from governance.findings group by 1").fetchall()
     )
     runs = {r for (r,) in con.execute("select distinct run_id from governance.findings").fetchall()}
+    published_runs = {
+        r for (r,) in con.execute("select distinct run_id from governance.rule_results").fetchall()
+    }
     return (
         len(failing) > 0
         and all(found.get(rule, 0) == count for rule, count in failing.items())
         and set(found) <= set(failing)
-        and runs <= {run_id}
+        and runs <= published_runs
     )
 
 

@@ -70,7 +70,7 @@ def _build(data_dir: Path, target: Path, as_of: date, *flags: str) -> None:
 def _validate(data_dir: Path, run_id: str) -> SimpleNamespace:
     """The governance step's finding rules, incrementally (then written, as the step does),
     and, for comparison, validating every row."""
-    from quality.findings import write_findings
+    from quality.findings import record_outcome, write_findings
     from quality.runner import Validator, run_entity_rules
 
     con = connect(data_dir / "warehouse.duckdb")
@@ -79,6 +79,7 @@ def _validate(data_dir: Path, run_id: str) -> SimpleNamespace:
         before = _findings(con)
         outcomes, marks = run_entity_rules(con, validator)
         write_findings(con, outcomes, run_id, marks)
+        record_outcome(con, run_id, "published")  # a decided run: its marks count
         after = _findings(con)
         everything, _ = run_entity_rules(con, validator, incremental=False)
     finally:
