@@ -30,9 +30,6 @@ ensure_manifest()
 # The fault point "dbt:building" is reached after this many dbt results (tests/reliability).
 DBT_EVENTS_BEFORE_FAULT = 10
 
-# dbt tag of the models whose result depends on the run date (they call as_of_date()).
-RUN_DATE_TAG = "run_date"
-
 
 class YimeiDbtTranslator(DagsterDbtTranslator):
     """Sources keep the ingestion asset keys (``meta.dagster.asset_key``), so the
