@@ -78,6 +78,9 @@ class EntityTarget:
     def reason_columns(self) -> list[str]:
         return [e.meta["reason_column"] for e in self.suite.expectations]
 
+    def rule_ids(self) -> list[str]:
+        return sorted({e.meta["rule_id"] for e in self.suite.expectations})
+
     def sql(self, where: str = "true") -> str:
         rule_columns = [e.column for e in self.suite.expectations]
         columns = [self.entity_column, self.clinic_column, *rule_columns, *self.reason_columns()]
@@ -172,7 +175,7 @@ def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     )
 
 
-def _built_at_range(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
+def _newest_built_at(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
     """The newest ``built_at`` of an incremental fact table (None: not incremental)."""
     schema, name = table.split(".")
     has_column = con.execute(
@@ -219,7 +222,7 @@ def run_entity_rules(
         index = [target.entity_column, target.clinic_column, *target.reason_columns()]
         index = list(dict.fromkeys(index))
         fingerprint = target.suite_fingerprint()
-        newest = _built_at_range(con, target.table)
+        newest = _newest_built_at(con, target.table)
         since = done.get((target.table, fingerprint)) if newest is not None else None
         where = "true"
         if since is not None:
@@ -227,7 +230,6 @@ def run_entity_rules(
             _carry_findings(con, target, since, outcomes)
         if newest is not None:
             marks.append(ValidationMark(target.table, fingerprint, newest))
-        rules = {e.meta["rule_id"] for e in target.suite.expectations}
         for frame in _batches(con, target.sql(where)):
             result = validator.validate(target.table.split(".")[-1], frame, target.suite, index)
             for item in result.results:
@@ -240,14 +242,13 @@ def run_entity_rules(
                         str(detail),
                     )
         checked = con.execute(f"select count(*) from {target.table}").fetchone()[0]
-        for rule_id in rules:
+        for rule_id in target.rule_ids():
             outcomes[rule_id].entities_checked += checked
     return outcomes, marks
 
 
 def _carry_findings(con, target: EntityTarget, since: datetime, outcomes) -> None:
     """Findings of the rows dbt did not rewrite since ``since`` stay as they are."""
-    rules = sorted({e.meta["rule_id"] for e in target.suite.expectations})
     rows = con.execute(
         f"""
         select rule_id, entity_id, clinic_id, detail
@@ -258,7 +259,7 @@ def _carry_findings(con, target: EntityTarget, since: datetime, outcomes) -> Non
               where built_at <= ?
           )
         """,
-        [rules, since],
+        [target.rule_ids(), since],
     ).fetchall()
     for rule_id, entity_id, clinic_id, detail in rows:
         outcomes[rule_id].failing[entity_id] = (clinic_id, detail)

@@ -103,6 +103,7 @@ def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool =
 
 
 def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
+    from orchestration.jobs import build_and_publish_job
     from orchestration.transform.selection import (
         AS_OF_TAG,
         LOADS_TAG,
@@ -117,11 +118,10 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         LOADS_TAG: loads_watermark(settings),
         PROJECT_TAG: project_fingerprint(),
     }
-    job_name = "build_check_publish"
     if not rebuild and not pending and settings.serving_path.exists():
         # Checked before the asset graph (and dbt's manifest) is loaded: a few seconds.
         with dg.DagsterInstance.get() as instance:
-            if already_published(instance, job_name, built_from):
+            if already_published(instance, build_and_publish_job.name, built_from):
                 print(
                     f"Nothing new since the last publish for {settings.as_of}: "
                     f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
@@ -129,8 +129,8 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
                 return 0
     from orchestration.definitions import defs  # after settings.export(): resources read env
     from orchestration.feeds.partitions import range_tags
-    from orchestration.jobs import build_and_publish_job, ingest_job
-    from orchestration.transform.selection import BuildPlan, last_successful_build, plan_build
+    from orchestration.jobs import ingest_job
+    from orchestration.transform.selection import last_successful_build, plan_build
 
     ingest_run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
@@ -148,18 +148,17 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         if ingest_run_ids:  # the loads moved on: tag the build with what it is built from
             built_from[LOADS_TAG] = loads_watermark(settings)
         build_job = defs.resolve_job_def(build_and_publish_job.name)
-        last_build = None if rebuild else last_successful_build(instance, build_job.name)
         plan = plan_build(
             defs.resolve_asset_graph(),
             set(build_job.asset_layer.executable_asset_keys),
-            last_build,
+            last_successful_build(instance, build_job.name),
             built_from,
             lambda since: _feeds_loaded_since(settings, since),
+            rebuild=rebuild,
+            full_refresh=full_refresh,
         )
         print(f"Building {plan.reason}")
         run_config = {**QUIET_CONSOLE, "ops": {}}
-        if full_refresh and not plan.full_refresh:
-            plan = BuildPlan(None, "a full refresh was asked for: everything, from scratch", True)
         if plan.full_refresh:
             run_config["ops"]["yimei_dbt_models"] = {"config": {"full_refresh": True}}
         if rebuild:  # the reports too, even where their year's data did not change

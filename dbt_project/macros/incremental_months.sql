@@ -3,7 +3,7 @@
     A month-partitioned model rebuilds whole months: those its upstream rewrote since its own
     last build, and those holding an entity whose reference data changed since then
     (int_reference_changes). On DuckDB the strategy is delete+insert with the month as the
-    key, on Spark insert_overwrite of the month partitions (incremental_strategy() below): the
+    key, on Spark insert_overwrite of the month partitions (partition_overwrite() below): the
     same SQL, the same result. A month that lost every row upstream is emptied by the
     post-hook delete_emptied_months. Every row carries `built_at`, the start of the dbt
     invocation that wrote it: the high-water mark of the models built on it. -#}
@@ -82,9 +82,11 @@
         ~ " not in (select distinct " ~ upstream_month_column ~ " from " ~ upstream
         ~ " where " ~ upstream_month_column ~ " is not null)"
     ) if execute else none -%}
+    {%- set kept = adapter.get_columns_in_relation(this)
+        | map(attribute='name') | reject('equalto', month_column) | join(', ') -%}
     {%- for row in (emptied.rows if emptied else []) %}
     insert overwrite table {{ this }} partition ({{ month_column }} = '{{ row[0] }}')
-    select * except ({{ month_column }}) from {{ this }} where false;
+    select {{ kept }} from {{ this }} where false;
     {%- endfor %}
     select 1
 {%- endmacro %}
@@ -105,8 +107,8 @@
 
 {#- Month-grain marts: a mart row carries `source_digest`, the digest of the fact rows its month
     was computed from. A build recomputes the months whose digest moved (rows added, changed,
-    withdrawn or moved to another month all move it), plus `also` months after each (growth
-    reads earlier months), and leaves the others; a month with no fact row left is removed
+    withdrawn or moved to another month all move it), plus `months_after` months after each
+    (growth reads earlier months), and leaves the others; a month with no fact row left is removed
     (delete_emptied_months on the digests). -#}
 
 {#- One row per month of `relation`: the digest of the `columns` its rows hold there. -#}
@@ -120,8 +122,8 @@
 {%- endmacro %}
 
 {#- The months of `digests` (a CTE of month_digests) whose digest differs from the one this mart
-    was built from, and those `months_after` (e.g. [1, 12]) later, where they have data. In a
-    full build: every month. -#}
+    was built from, and those `months_after` (e.g. [1, 12]) later (a month without data among
+    them yields no row). In a full build: every month. -#}
 {% macro months_to_recompute(digests, months_after=[]) -%}
     {%- if is_incremental() -%}
     with changed as (

@@ -83,13 +83,20 @@ def plan_build(
     last_build: LastBuild | None,
     built_from: dict[str, str],
     feeds_loaded_since,
+    rebuild: bool = False,
+    full_refresh: bool = False,
 ) -> BuildPlan:
-    """``feeds_loaded_since(when)`` lists the feeds with a partition loaded after ``when``."""
+    """``feeds_loaded_since(when)`` lists the feeds with a partition loaded after ``when``;
+    ``rebuild`` and ``full_refresh`` are what the user asked for (``yimei run`` flags)."""
+    if full_refresh:
+        return BuildPlan(None, "a full refresh was asked for: everything, from scratch", True)
     if last_build is None:
         return BuildPlan(None, "no successful build yet: everything")
     tags = last_build.tags
     if tags.get(PROJECT_TAG) != built_from[PROJECT_TAG]:
         return BuildPlan(None, "the dbt project changed: everything, from scratch", True)
+    if rebuild:
+        return BuildPlan(None, "a rebuild was asked for: everything")
     feeds = sorted(feeds_loaded_since(last_build.started))
     roots = dg.AssetSelection.assets(
         *[dg.AssetKey(["raw", t.table]) for feed in feeds for t in FEEDS[feed]]
@@ -98,7 +105,7 @@ def plan_build(
     if tags.get(AS_OF_TAG) != built_from[AS_OF_TAG]:
         roots |= dg.AssetSelection.tag(RUN_DATE_TAG, "").downstream()
         reasons.append(f"the run date moved to {built_from[AS_OF_TAG]}")
-    if not reasons:  # same date, same project, nothing loaded: a rebuild was asked for
-        return BuildPlan(None, "rebuild requested: everything")
+    if not reasons:  # same date, project and loads, yet no current serving database
+        return BuildPlan(None, "nothing changed since the last build: everything")
     keys = roots.resolve(asset_graph) & job_keys
     return BuildPlan(sorted(keys), " and ".join(reasons) + f": {len(keys)} assets")

@@ -33,8 +33,8 @@ def plan():
         defs.resolve_job_def(build_and_publish_job.name).asset_layer.executable_asset_keys
     )
 
-    def plan_for(last=LAST, built_from=BUILT_FROM, feeds=()):
-        return plan_build(graph, job_keys, last, built_from, lambda since: set(feeds))
+    def plan_for(last=LAST, built_from=BUILT_FROM, feeds=(), **asked):
+        return plan_build(graph, job_keys, last, built_from, lambda since: set(feeds), **asked)
 
     return plan_for
 
@@ -45,6 +45,13 @@ def test_everything_without_a_previous_build_or_after_a_project_change(plan):
     changed = LastBuild({**BUILT_FROM, PROJECT_TAG: "older"}, LAST.started)
     assert plan(last=changed).selection is None
     assert plan(last=changed).full_refresh, "models built by other code are rebuilt from scratch"
+
+
+def test_what_the_user_asks_for(plan):
+    rebuild = plan(feeds=["orders"], rebuild=True)
+    assert rebuild.selection is None and not rebuild.full_refresh
+    assert plan(full_refresh=True).full_refresh
+    assert plan(last=None, full_refresh=True).full_refresh
 
 
 def test_new_orders_rebuild_what_is_downstream_of_them_and_nothing_else(plan):
