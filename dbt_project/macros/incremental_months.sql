@@ -48,6 +48,29 @@
     select {{ month_column }} from {{ upstream }} where built_at > {{ last_built_at() }}
 {%- endmacro %}
 
+{#- The months of `upstream` that it rewrote since this model's last build, or that it no longer
+    has although this model does (every row withdrawn or moved away), each with the `reach`
+    months either side: for a model whose rows depend on upstream rows up to `reach` months away
+    (GOV-07's windows cross month ends). -#}
+{% macro months_rebuilt_around(upstream, month_column, reach=0) -%}
+    with touched as (
+        {{ months_rebuilt_in(upstream, month_column) }}
+
+        union
+
+        select {{ month_column }} from {{ this }}
+        where {{ month_column }} not in (
+            select distinct {{ month_column }} from {{ upstream }}
+            where {{ month_column }} is not null
+        )
+    )
+    select {{ month_column }} from touched
+    {%- for months in range(-reach, reach + 1) if months != 0 %}
+    union
+    select cast({{ dbt.dateadd('month', months, month_column) }} as date) from touched
+    {%- endfor %}
+{%- endmacro %}
+
 {#- Months of `relation` holding an entity (`entity_column`, of `entity_kind` in
     int_reference_changes) whose reference data changed since this model's last build. -#}
 {% macro months_with_changed_references(relation, month_column, entity_column, entity_kind) -%}

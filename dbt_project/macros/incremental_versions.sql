@@ -56,3 +56,28 @@
         built_at < {{ built_at() }}
         and {{ key }} in (select {{ key }} from {{ this }} where built_at = {{ built_at() }})
 {%- endmacro %}
+
+{#- Month-partitioned latest-version models (`created_month` in the model, `version_month` on
+    each delivered version): the months to rewrite are those the changed keys (a CTE of
+    keys_to_rerank) are in now, and those any of their versions falls in. -#}
+{% macro months_holding_keys(key, changed_keys, versions) -%}
+    select created_month from {{ this }}
+    where {{ key }} in (select {{ key }} from {{ changed_keys }})
+
+    union
+
+    select version_month from {{ versions }}
+    where {{ key }} in (select {{ key }} from {{ changed_keys }})
+{%- endmacro %}
+
+{#- The keys with a version in, or a row of this model in, one of `months` (a CTE of
+    months_holding_keys): every version of them is ranked again. -#}
+{% macro keys_in_months(key, versions, months) -%}
+    select {{ key }} from {{ versions }}
+    where version_month in (select created_month from {{ months }})
+
+    union
+
+    select {{ key }} from {{ this }}
+    where created_month in (select created_month from {{ months }})
+{%- endmacro %}

@@ -19,6 +19,7 @@ MODEL_KEYS = {
     "staging.stg_reviews__reviews": ["review_id"],
     "intermediate.int_orders__enriched": ["order_id"],
     "intermediate.int_order_compliance": ["order_id"],
+    "intermediate.int_reviews__manipulation": ["review_id"],
     "intermediate.int_review_verification": ["review_id"],
     "intermediate.int_complaint_response": ["review_id"],
     "marts.market_monthly": ["month", "city", "procedure_code"],
@@ -28,12 +29,6 @@ MODEL_KEYS = {
     "marts.travel_flows": ["month", "buyer_city", "clinic_city"],
     "marts.channel_funnel": ["month", "channel"],
 }
-INCREMENTAL_MODELS = (
-    "staging.stg_orders__orders",
-    "staging.stg_reviews__reviews",
-    "intermediate.int_orders__enriched",
-    "intermediate.int_order_compliance",
-)
 
 
 def run_dbt(data_dir: Path, target_dir: Path, *args: str) -> subprocess.CompletedProcess:

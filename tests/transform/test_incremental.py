@@ -4,10 +4,11 @@ Part of a generated landing zone is loaded and built; then the rest arrives (lat
 late partition of an old day, a late registry snapshot, later versions of orders already
 built) together with corrected re-sends of an orders and a reviews partition that were built
 already: the re-sends withdraw the winning version of an order that has an older one,
-withdraw orders and reviews entirely, move an order to another month, and correct an amount
-and a receipt count. The incremental build must equal, row for row, a
-`--full-refresh` build of the same raw data, for the incremental models and everything built
-on them (compliance facts and marts).
+withdraw orders and reviews entirely, move an order and a review to another month, and correct
+an amount and a receipt count; and a late file brings four copies of a review built already,
+written within hours of it, which makes it a GOV-07 near-identical group. The incremental build
+must equal, row for row, a `--full-refresh` build of the same raw data, for the incremental
+models and everything built on them (compliance and review facts, marts).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import io
 import json
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,7 +31,7 @@ from ingestion.contract import FEEDS
 from ingestion.duck import connect
 from ingestion.loader import load_feed
 from tests.conftest import AS_OF, TEST_PII_KEY
-from tests.transform.dbt_helpers import assert_same_rows, read_models, run_dbt
+from tests.transform.dbt_helpers import MODEL_KEYS, assert_same_rows, read_models, run_dbt
 
 CUTOFF = AS_OF - timedelta(days=25)  # the first build sees deliveries up to this day
 SNAPSHOT_FEEDS = ("clinics", "registry")
@@ -100,6 +101,12 @@ def _findings(con: duckdb.DuckDBPyConnection) -> dict:
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
+def _reference_digests(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    return set(
+        con.execute(f"select entity_kind, entity_key, digest from {REFERENCE_CHANGES}").fetchall()
+    )
+
+
 def _day(partition: Path) -> date:
     return date.fromisoformat(partition.name.removeprefix("dt="))
 
@@ -144,9 +151,37 @@ def _choose_review_resend(con: duckdb.DuckDBPyConnection, days: list[Path]) -> d
     for partition in reversed(days):
         here = winners.filter(f"_dt = date '{_day(partition)}' and first_dt = _dt")
         ids = [r[0] for r in here.order("review_id").fetchall()]
-        if len(ids) >= 4:
-            return {"partition": partition, "withdrawn": ids[:3], "corrected": ids[3]}
+        if len(ids) >= 5:
+            return {
+                "partition": partition,
+                "withdrawn": ids[:3],
+                "corrected": ids[3],
+                "moved": ids[4],
+            }
     raise AssertionError("no reviews partition fits the re-send scenario")
+
+
+def _choose_unflagged_review(con: duckdb.DuckDBPyConnection, resent: dict) -> str:
+    """A review built already and not flagged by GOV-07, with a text of its own in its clinic."""
+    row = con.execute(
+        """
+        select reviews.review_id
+        from staging.stg_reviews__reviews as reviews
+        inner join intermediate.int_reviews__manipulation as judged using (review_id)
+        where not judged.manipulation_flagged
+            and length(reviews.review_text) >= 8
+            and reviews.review_id not in (select unnest(?))
+            and reviews.review_text not in (
+                select review_text from staging.stg_reviews__reviews
+                group by review_text having count(*) > 1
+            )
+        order by reviews.review_id
+        limit 1
+        """,
+        [[*resent["withdrawn"], resent["corrected"], resent["moved"]]],
+    ).fetchone()
+    assert row, "no unflagged review with a text of its own"
+    return row[0]
 
 
 def _resend_orders(plan: dict) -> None:
@@ -220,9 +255,50 @@ def _resend_reviews(plan: dict) -> None:
                 review["receipt_count"] = 0
                 review["text"] = (review["text"] or "") + "（已更正）"
                 line = json.dumps(review, ensure_ascii=False)
+            if review["review_id"] == plan["moved"]:
+                # written 45 days earlier: another month
+                for column in ("created_at", "merchant_reply_at", "resolved_at"):
+                    if review[column]:
+                        review[column] = (
+                            datetime.fromisoformat(review[column]) - MOVED_BY
+                        ).isoformat()
+                line = json.dumps(review, ensure_ascii=False)
             lines.append(line)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (plan["partition"] / "_SUCCESS").write_text("", encoding="utf-8")
+
+
+def _deliver_copies_of(review_id: str, landing: Path, into: Path) -> list[str]:
+    """A late file in `into`: four copies of the review by other users, each an hour later."""
+    for path in sorted(landing.glob("reviews/dt=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            original = json.loads(line)
+            if original["review_id"] == review_id:
+                break
+        else:
+            continue
+        break
+    else:
+        raise AssertionError(f"{review_id} is not in the landing zone")
+    copies = []
+    for n in range(1, 5):
+        written = datetime.fromisoformat(original["created_at"]) + timedelta(hours=n)
+        copies.append(
+            {
+                **original,
+                "review_id": f"{review_id}-copy{n}",
+                "user_id": f"{original['user_id']}-copy{n}",
+                "ip": f"192.0.2.{n}",
+                "device_id": f"copy-device-{n}",
+                "created_at": written.isoformat(),
+                "updated_at": written.isoformat(),
+            }
+        )
+    (into / "part-late-copies.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in copies), encoding="utf-8"
+    )
+    (into / "_SUCCESS").write_text("", encoding="utf-8")
+    return [c["review_id"] for c in copies]
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +332,7 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
         review_resend = _choose_review_resend(
             con, _plain_partitions(landing, "reviews", manifest, ".jsonl")
         )
+        copied_review = _choose_unflagged_review(con, review_resend)
         original_paid = con.execute(
             "select paid_amount from staging.stg_orders__orders where order_id = ?",
             [order_resend["corrected"]],
@@ -278,6 +355,8 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
                 shutil.move(partition, landing / feed_dir.name / partition.name)
     _resend_orders(order_resend)
     _resend_reviews(review_resend)
+    later_reviews = min(p for p in (landing / "reviews").glob("dt=*") if _day(p) > CUTOFF)
+    review_copies = _deliver_copies_of(copied_review, landing, later_reviews)
     _revoke_in_snapshot(landing / "registry" / late_snapshot.name, revoked_licence)
     _ingest(landing, data_dir, "run-2")
     _build(data_dir, target, AS_OF)
@@ -288,6 +367,12 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
     _build(data_dir, target, AS_OF)
     incremental = read_models(data_dir / "warehouse.duckdb")
     validation = _validate(data_dir, "run-3")
+    manifest_nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    incremental_models = {
+        f"{node['schema']}.{node['name']}"
+        for node in manifest_nodes.values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
     compiled = (
         target / "compiled" / "yimei" / "models" / "staging" / "orders" / "stg_orders__orders.sql"
     ).read_text(encoding="utf-8")
@@ -299,6 +384,7 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
         raw_reviews = {
             r[0] for r in con.execute("select distinct review_id from raw.reviews").fetchall()
         }
+        reference_digests = _reference_digests(con)
         references_changed = {
             (kind, key)
             for kind, key in con.execute(
@@ -320,20 +406,30 @@ def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
     again = read_models(data_dir / "warehouse.duckdb")
     _build(data_dir, target, AS_OF, "--full-refresh")
     full = read_models(data_dir / "warehouse.duckdb")
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        full_reference_digests = _reference_digests(con)
+    finally:
+        con.close()
     return SimpleNamespace(
         first=first,
         incremental=incremental,
         again=again,
         full=full,
         compiled=compiled,
+        incremental_models=incremental_models,
         late=late,
         order_resend=order_resend,
         review_resend=review_resend,
+        copied_review=copied_review,
+        review_copies=review_copies,
         original_paid=original_paid,
         raw_orders=raw_orders,
         raw_reviews=raw_reviews,
         updated_later=updated_later,
         references_changed=references_changed,
+        reference_digests=reference_digests,
+        full_reference_digests=full_reference_digests,
         revoked_clinic=revoked_clinic,
         validation=validation,
     )
@@ -348,6 +444,17 @@ def test_the_second_build_is_incremental(builds):
     # the high-water mark and the re-ranked keys appear only in the incremental branch
     assert "_loaded_at >" in builds.compiled
     assert "delivered_on in" in builds.compiled
+
+
+def test_every_incremental_model_is_compared(builds):
+    assert builds.incremental_models, "the project has incremental models"
+    # the change log of reference data is compared below: its `changed_at` is, by design,
+    # when a build saw the change
+    assert builds.incremental_models - {REFERENCE_CHANGES} <= set(MODEL_KEYS)
+
+
+def test_the_reference_change_log_holds_the_digests_of_a_full_refresh(builds):
+    assert builds.reference_digests == builds.full_reference_digests
 
 
 def test_incremental_build_equals_full_refresh(builds):
@@ -410,6 +517,34 @@ def test_a_resend_moves_an_order_to_another_month(builds):
         _row(builds.first["staging.stg_orders__orders"], "order_id", moved)["created_date"]
         - MOVED_BY
     )
+
+
+def test_a_resend_moves_a_review_to_another_month(builds):
+    moved = builds.review_resend["moved"]
+    for model in (
+        "staging.stg_reviews__reviews",
+        "intermediate.int_reviews__manipulation",
+        "intermediate.int_review_verification",
+    ):
+        before = builds.first[model].filter(builds.first[model]["review_id"] == moved)
+        after = builds.incremental[model].filter(builds.incremental[model]["review_id"] == moved)
+        assert after.height == 1, f"{model}: one row, in its new month only"
+        assert after["created_month"][0] != before["created_month"][0], model
+
+
+def test_late_copies_make_a_review_built_earlier_part_of_a_group(builds):
+    """GOV-07 judged the review again although its own month held nothing new for it."""
+
+    def flagged(models: dict) -> dict:
+        judged = models["intermediate.int_reviews__manipulation"]
+        return {r["review_id"]: r["in_near_identical_group"] for r in judged.to_dicts()}
+
+    assert flagged(builds.first)[builds.copied_review] is False
+    now = flagged(builds.incremental)
+    assert now[builds.copied_review] is True
+    assert all(now[copy] for copy in builds.review_copies)
+    verification = builds.incremental["intermediate.int_review_verification"]
+    assert _row(verification, "review_id", builds.copied_review)["counts_in_scores"] is False
 
 
 def test_a_late_registry_snapshot_rejudges_the_clinics_it_changes(builds):

@@ -1,10 +1,46 @@
-{{ config(tags=['run_date']) }}
+{{
+    config(
+        tags=['run_date'],
+        post_hook=[
+            "delete from {{ this }} where review_id not in
+                (select review_id from {{ ref('stg_reviews__reviews') }} where is_complaint)",
+            "{{ delete_moved_rows('review_id') }}"
+        ],
+        **partition_overwrite('created_month')
+    )
+}}
+
+{#- GOV-09 facts, one row per complaint. Incremental a month at a time: the months the review
+    fact rewrote, and those holding a complaint whose judgement depends on the run date (no reply
+    and a deadline not yet passed at the run date of the last build, or passed at the last build
+    but not at this run date): the only rows a later run date can change. A month rewrite
+    replaces the complaints it writes: the post-hooks remove one withdrawn (or no longer a
+    complaint) from a month left without any, and the old row of one moved to another month. -#}
 
 with
+
+{% if is_incremental() %}
+
+months_to_judge as (
+
+    {{ months_rebuilt_in(ref('stg_reviews__reviews'), 'created_month') }}
+
+    union
+
+    select created_month from {{ this }}
+    where merchant_reply_at is null
+        and (replied_within_48h is null or reply_deadline >= {{ end_of_as_of_date() }})
+
+),
+
+{% endif %}
 
 reviews as (
 
     select * from {{ ref('stg_reviews__reviews') }}
+    {% if is_incremental() -%}
+    where created_month in (select created_month from months_to_judge)
+    {%- endif %}
 
 ),
 
@@ -19,7 +55,8 @@ complaints as (
         {{ dbt.dateadd('hour', 48, 'created_at') }} as reply_deadline,
         -- minutes, so that a reply 48 h 30 min later reads 48.5 hours
         {{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }}
-        / 60.0 as hours_to_reply
+        / 60.0 as hours_to_reply,
+        created_month
     from reviews
     where is_complaint
 
@@ -45,7 +82,9 @@ judged as (
                 then 'replied ' || cast(round(hours_to_reply, 1) as varchar) || ' hours after the complaint'
             when merchant_reply_at is null and reply_deadline < {{ end_of_as_of_date() }}
                 then 'no reply within 48 hours'
-        end as reply_reason
+        end as reply_reason,
+        {{ built_at() }} as built_at,
+        created_month
     from complaints
 
 )

@@ -1,12 +1,44 @@
-{#- GOV-07 (docs/rules.md): reviews that belong to a near-identical-text group or a shared-IP group.
-    Pairs are only formed inside one clinic and one time window (24 hours, 7 days), so the work
-    grows with the busiest clinic-day, not with the square of all reviews. -#}
+{{
+    config(
+        post_hook="{{ delete_emptied_months(ref('stg_reviews__reviews'), 'created_month') }}",
+        **partition_overwrite('created_month')
+    )
+}}
+
+{#- GOV-07 (docs/rules.md): one row per review, flagged when it belongs to a near-identical-text
+    group or a shared-IP group. Pairs are only formed inside one clinic and one time window
+    (24 hours, 7 days), so the work grows with the busiest clinic-day, not with the square of all
+    reviews.
+
+    Incremental a month at a time: a review's flag depends on the reviews of its clinic up to
+    7 days before and after it, so a month the review fact rewrote is judged again together with
+    the months either side of it, each from the reviews of its own and the neighbouring months. -#}
 
 with
+
+{% if is_incremental() %}
+
+-- the months whose flags may change, and the months of the reviews that can decide them
+months_to_judge as (
+
+    {{ months_rebuilt_around(ref('stg_reviews__reviews'), 'created_month', reach=1) }}
+
+),
+
+months_to_read as (
+
+    {{ months_rebuilt_around(ref('stg_reviews__reviews'), 'created_month', reach=2) }}
+
+),
+
+{% endif %}
 
 reviews as (
 
     select * from {{ ref('stg_reviews__reviews') }}
+    {% if is_incremental() -%}
+    where created_month in (select created_month from months_to_read)
+    {%- endif %}
 
 ),
 
@@ -168,24 +200,38 @@ shared_ip_members as (
 
 ),
 
-flagged as (
+judged as (
 
     select
-        coalesce(near_identical_members.review_id, shared_ip_members.review_id) as review_id,
+        reviews.review_id,
         near_identical_members.review_id is not null as in_near_identical_group,
         near_identical_members.near_identical_group_size,
         shared_ip_members.review_id is not null as in_shared_ip_group,
         shared_ip_members.shared_ip_user_count,
-        concat_ws(
-            '; ',
-            'near-identical text: group of '
-            || cast(near_identical_members.near_identical_group_size as varchar) || ' reviews within 24 hours',
-            'shared IP: ' || cast(shared_ip_members.shared_ip_user_count as varchar) || ' users within 7 days'
-        ) as manipulation_reason
-    from near_identical_members
-    full outer join shared_ip_members
-        on near_identical_members.review_id = shared_ip_members.review_id
+        near_identical_members.review_id is not null
+        or shared_ip_members.review_id is not null as manipulation_flagged,
+        nullif(
+            concat_ws(
+                '; ',
+                'near-identical text: group of '
+                || cast(near_identical_members.near_identical_group_size as varchar)
+                || ' reviews within 24 hours',
+                'shared IP: ' || cast(shared_ip_members.shared_ip_user_count as varchar)
+                || ' users within 7 days'
+            ),
+            ''
+        ) as manipulation_reason,
+        {{ built_at() }} as built_at,
+        reviews.created_month
+    from reviews
+    left join near_identical_members
+        on reviews.review_id = near_identical_members.review_id
+    left join shared_ip_members
+        on reviews.review_id = shared_ip_members.review_id
+    {% if is_incremental() -%}
+    where reviews.created_month in (select created_month from months_to_judge)
+    {%- endif %}
 
 )
 
-select * from flagged
+select * from judged

@@ -41,13 +41,7 @@ changed_orders as (
 -- versions falls in
 months_to_rewrite as (
 
-    select created_month from {{ this }}
-    where order_id in (select order_id from changed_orders)
-
-    union
-
-    select version_month from source
-    where order_id in (select order_id from changed_orders)
+    {{ months_holding_keys('order_id', 'changed_orders', 'source') }}
 
 ),
 
@@ -59,15 +53,7 @@ versions as not materialized (
 
     select * from source
     {% if is_incremental() -%}
-    where order_id in (
-        select order_id from source
-        where version_month in (select created_month from months_to_rewrite)
-
-        union
-
-        select order_id from {{ this }}
-        where created_month in (select created_month from months_to_rewrite)
-    )
+    where order_id in ({{ keys_in_months('order_id', 'source', 'months_to_rewrite') }})
     {%- endif %}
 
 ),

@@ -1,34 +1,57 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='review_id',
-        on_schema_change='fail',
-        post_hook="{{ delete_keys_without_versions('review_id', source('reviews', 'reviews')) }}"
+        post_hook=[
+            "{{ delete_keys_without_versions('review_id', source('reviews', 'reviews')) }}",
+            "{{ delete_moved_rows('review_id') }}"
+        ],
+        **partition_overwrite('created_month')
     )
 }}
 
 {#- The review fact: one row per review in its latest version (a review is re-sent when a
-    merchant reply or resolution is added). Incremental, like stg_orders__orders: a build reads
-    only the partitions delivered since the last one (new, late and re-sent `_dt`s) and re-ranks
-    every delivered version of the reviews they touch (tests/transform/test_incremental.py). -#}
+    merchant reply or resolution is added), partitioned by the month the review was written
+    (Asia/Shanghai). Incremental a month at a time, like stg_orders__orders: a build finds the
+    reviews that a partition loaded since the last build touches (new, late and re-sent `_dt`s)
+    and rewrites every month they were in or now are in (tests/transform/test_incremental.py). -#}
 
 with
 
 -- read more than once below: not worth materialising every column
 source as not materialized (
 
-    select * from {{ source('reviews', 'reviews') }}
+    select
+        *,
+        cast({{ dbt.date_trunc('month', to_local_timestamp('created_at')) }} as date) as version_month
+    from {{ source('reviews', 'reviews') }}
 
 ),
 
--- the versions to rank: every one in a full build; in an incremental build only those of the
--- reviews a partition loaded since the last build touches (macros/incremental_versions.sql)
+{% if is_incremental() %}
+
+-- the reviews whose latest version may have changed (macros/incremental_versions.sql)
+changed_reviews as (
+
+    {{ keys_to_rerank('review_id', 'source') }}
+
+),
+
+-- the months to rewrite: those the changed reviews are in now, and those any of their
+-- versions falls in
+months_to_rewrite as (
+
+    {{ months_holding_keys('review_id', 'changed_reviews', 'source') }}
+
+),
+
+{% endif %}
+
+-- every version of every review that is, or may now be, in a month to rewrite (all of them in
+-- a full build)
 versions as not materialized (
 
     select * from source
     {% if is_incremental() -%}
-    where review_id in ({{ keys_to_rerank('review_id', 'source') }})
+    where review_id in ({{ keys_in_months('review_id', 'source', 'months_to_rewrite') }})
     {%- endif %}
 
 ),
@@ -92,6 +115,7 @@ renamed as (
 
         -- dates
         cast({{ to_local_timestamp('created_at') }} as date) as created_date,
+        cast({{ dbt.date_trunc('month', to_local_timestamp('created_at')) }} as date) as created_month,
         _dt as delivered_on,
 
         -- timestamps
@@ -100,10 +124,15 @@ renamed as (
         {{ to_local_timestamp('resolved_at') }} as resolved_at,
         {{ to_local_timestamp('updated_at') }} as updated_at,
         -- the instant the winning version was loaded: the high-water mark of incremental builds
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        -- the build that wrote the row: the high-water mark of the models built on this one
+        {{ built_at() }} as built_at
 
     from latest_version
 
 )
 
 select * from renamed
+{% if is_incremental() -%}
+where created_month in (select created_month from months_to_rewrite)
+{%- endif %}
