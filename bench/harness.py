@@ -325,6 +325,9 @@ def run_benchmark(
     peer = median_of(peers) if peers else None
     full = phases_out["full"]
     comparisons = _comparisons(full, summary.get("dbt_market_monthly_path_s"), floor, peer)
+    comparisons["incremental_vs_S"] = incremental_growth(
+        phases_out["incremental"], Path(results_dir) / "S.json", scale
+    )
     failed = [n for n, p in phases_out.items() if p and p["returncode"] != 0]
     if failed:
         notes.append(f"pipeline run(s) failed: {', '.join(failed)} (see their logs)")
@@ -374,6 +377,17 @@ def run_benchmark(
         append_markdown(result, Path(docs_file))
     log(f"bench: results in {out}" + (f" and {docs_file}" if docs_file else ""))
     return result
+
+
+def incremental_growth(incremental: dict | None, s_results: Path, scale: str) -> float | None:
+    """This scale's incremental day / the one in S's last results: a day's cost must not grow
+    with the history (issue 15: at most 2x at L)."""
+    if scale in ("tiny", "S") or not incremental or not s_results.exists():
+        return None
+    at_s = json.loads(s_results.read_text(encoding="utf-8"))["phases"].get("incremental") or {}
+    if not at_s.get("wall_s") or not incremental.get("wall_s"):
+        return None
+    return incremental["wall_s"] / at_s["wall_s"]
 
 
 def _dbt_path_seconds(data_dir: Path) -> float | None:
