@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 from ingestion.settings import Settings
 
@@ -18,7 +19,7 @@ _PATH = re.compile(r"""["'](/[^"'\n]+)["']""")
 # (pattern in the error text, what to do); the first that matches is said.
 HINTS: tuple[tuple[re.Pattern, str], ...] = (
     (
-        re.compile(r"No space left|Errno 28|disk is full|ENOSPC", re.I),
+        re.compile(r"No space left|Errno 28|disk is full|ENOSPC|database or disk is full", re.I),
         "the disk holding {data_dir} is full: free some space (or point YIMEI_DATA_DIR at a "
         "larger disk) and run again",
     ),
@@ -39,6 +40,17 @@ HINTS: tuple[tuple[re.Pattern, str], ...] = (
     ),
 )
 NOTHING_PUBLISHED = "{serving} still holds the last published version"
+_DISK_IO = re.compile(r"disk I/O error", re.I)
+NEARLY_FULL_BYTES = 16 << 20
+
+
+def _nearly_full(path) -> bool:
+    try:
+        return shutil.disk_usage(path).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
 DBT_ADVICE = (
     "the dbt nodes above failed on the loaded data: see what ingestion rejected (the files "
     "rejected above, audit.quarantine in the warehouse) and fix or re-send those deliveries"
@@ -54,6 +66,9 @@ def first_lines(text: str, count: int = 3) -> str:
 
 
 def hint(text: str, settings: Settings) -> str | None:
+    if _DISK_IO.search(text) and _nearly_full(settings.data_dir):
+        # SQLite (Dagster's run storage) reports a full disk as a plain I/O error
+        text += "\nNo space left on device"
     found = _PATH.search(text)
     values = {
         "data_dir": settings.data_dir,

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.settings import Settings
 from quality.rules import RULES
 from tests.reliability.conftest import FIGURES, copy_data_dir, run_yimei, serving_version
+from yimei_cli.failures import hint
 
 
 def _mount(point: Path, size_mb: int) -> None:
@@ -84,6 +86,11 @@ def test_a_full_disk(mount_point, clean_run):
     run = run_yimei(clean_run["landing"], data_dir, "--rebuild")
     _check_clear_failure(run, data_dir, "full")
     assert _digest(data_dir / "serving.duckdb") == served, "the last good version is kept"
+    # wherever the run first hit the full disk: SQLite (Dagster's run storage) says only
+    # "disk I/O error", and that too is explained as a full disk
+    settings = Settings.from_env(data_dir=data_dir, landing_dir=str(clean_run["landing"]))
+    advice = hint("(sqlite3.OperationalError) disk I/O error", settings)
+    assert advice and "is full" in advice and str(data_dir) in advice
     filler.unlink()
     again = run_yimei(clean_run["landing"], data_dir, "--rebuild")
     assert again.process.returncode == 0, again.output()[-3000:]
