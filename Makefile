@@ -16,12 +16,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
 SCALE ?= S
 
-.PHONY: help setup system-packages run test lint ui sample clean bench
+.PHONY: help setup system-packages run test lint ui serve sample clean bench
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
 	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
+	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
 	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
@@ -42,9 +43,11 @@ setup: system-packages $(STAMP)
 
 # Blue-book reports need a CJK font, pango and HarfBuzz's subsetter (WeasyPrint, fast font
 # subsetting); the report tests read PDFs with poppler-utils and load the quality site in
-# headless chromium. Installed only when missing.
+# headless chromium. PostgreSQL serves BI tools (`yimei serve`); the tests reach it with psql,
+# psycopg and the JDBC driver BI tools use (Java 17). Installed only when missing.
 SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	poppler-utils chromium
+	poppler-utils chromium postgresql postgresql-client openjdk-17-jdk-headless \
+	libpostgresql-jdbc-java
 
 system-packages:
 	@if ! command -v dpkg-query >/dev/null; then \
@@ -56,7 +59,7 @@ system-packages:
 			|| missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "setup: installing Debian packages for the reports:$$missing"; \
+		echo "setup: installing Debian packages for the reports and the BI endpoint:$$missing"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
@@ -83,6 +86,9 @@ test: lint
 
 ui: setup
 	$(BIN)/yimei ui --landing $(LANDING)
+
+serve: setup
+	$(BIN)/yimei serve
 
 bench: setup
 	$(BIN)/yimei bench --scale $(SCALE)

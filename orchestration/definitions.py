@@ -7,10 +7,11 @@ from orchestration.automation import daily_path
 from orchestration.feeds.assets import ingest_feeds
 from orchestration.feeds.schedules import daily_refresh
 from orchestration.feeds.sensors import landing_success_markers
-from orchestration.governance.assets import governance_checks, publish_gate, serving_database
+from orchestration.governance.assets import governance_checks, publish_gate
 from orchestration.jobs import build_and_publish_job, ingest_job
 from orchestration.reports.assets import blue_book_reports
 from orchestration.resources import warehouse_resource
+from orchestration.serving.assets import postgres_endpoint, serving_database
 from orchestration.transform.assets import yimei_dbt_models
 from orchestration.transform.project import yimei_dbt_project
 
@@ -21,6 +22,7 @@ defs = dg.Definitions(
         governance_checks,
         publish_gate,
         serving_database,
+        postgres_endpoint,
         blue_book_reports,
     ],
     jobs=[ingest_job, build_and_publish_job],

@@ -14,7 +14,8 @@ RAW_GROUP = "raw"
 build_and_publish_job = dg.define_asset_job(
     "build_check_publish",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
-    description="dbt build, the governance suites, and the publish gate and serving database.",
+    description="dbt build, the governance suites, the publish gate, serving.duckdb and the "
+    "PostgreSQL endpoint.",
 )
 
 __all__ = ["build_and_publish_job", "ingest_job"]

@@ -8,33 +8,84 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
+from ingestion.duck import sql_literal
 from quality.rules import RULE_BY_ID
 
 if TYPE_CHECKING:  # quality.runner loads Great Expectations, which the gate does not need
     from quality.runner import RuleOutcome, ValidationMark
 
-DDL = """
-create schema if not exists governance;
-create table if not exists governance.findings (
-    rule_id varchar, entity_type varchar, entity_id varchar, clinic_id varchar,
-    severity varchar, detail varchar, run_id varchar, detected_at timestamptz
-);
-create table if not exists governance.rule_results (
-    run_id varchar, rule_id varchar, severity varchar, owner varchar, rule varchar,
-    entities_checked bigint, entities_failing bigint, failure_rate double, passed boolean,
-    checked_at timestamptz
-);
--- How far each incremental fact table was validated, by which expectations (quality/runner.py).
-create table if not exists governance.validation_marks (
-    table_name varchar, suite_fingerprint varchar, built_at timestamp, run_id varchar,
-    primary key (table_name, suite_fingerprint)
-);
--- How each checked run ended: 'blocked' by the gate or 'published'. A run killed before
--- either has no row, and its rule results are never published (quality/publish.py).
-create table if not exists governance.run_outcomes (
-    run_id varchar primary key, outcome varchar, decided_at timestamptz
-);
-"""
+# The governance tables, described once: their DDL and the comments BI tools show are derived
+# from this (the findings contract of governance.md). (name, type, description) per column.
+GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] = {
+    "governance.findings": (
+        "One row per entity breaking a governance rule (GOV-01..13), from the latest run that "
+        "validated it.",
+        (
+            ("rule_id", "varchar", "Rule broken, GOV-01 .. GOV-13 (docs/rules.md)."),
+            ("entity_type", "varchar", "clinic, doctor, order, review or table."),
+            ("entity_id", "varchar", "The clinic, doctor, order or review id, or the table name."),
+            ("clinic_id", "varchar", "The clinic concerned, where there is one."),
+            ("severity", "varchar", "blocking (stops publication) or finding."),
+            ("detail", "varchar", "Why the entity breaks the rule, in a short sentence."),
+            ("run_id", "varchar", "The pipeline run that found it."),
+            ("detected_at", "timestamptz", "When that run found it."),
+        ),
+        "",
+    ),
+    "governance.rule_results": (
+        "One row per rule per checked run: how many entities were checked and how many failed.",
+        (
+            ("run_id", "varchar", "The pipeline run."),
+            ("rule_id", "varchar", "Rule, GOV-01 .. GOV-13."),
+            ("severity", "varchar", "blocking or finding."),
+            ("owner", "varchar", "Team answerable for the rule."),
+            ("rule", "varchar", "The rule in one sentence."),
+            ("entities_checked", "bigint", "Entities (or tables) the rule judged in the run."),
+            ("entities_failing", "bigint", "Of those, how many break it."),
+            ("failure_rate", "double", "entities_failing / entities_checked."),
+            ("passed", "boolean", "No failing entity (a blocking rule that fails stops the run)."),
+            ("checked_at", "timestamptz", "When the rule was checked."),
+        ),
+        "",
+    ),
+    "governance.validation_marks": (
+        "How far each incremental fact table was validated, by which expectations "
+        "(quality/runner.py).",
+        (
+            ("table_name", "varchar", "Fact table."),
+            ("suite_fingerprint", "varchar", "Digest of the expectations that validated it."),
+            ("built_at", "timestamp", "Newest built_at of the rows validated."),
+            ("run_id", "varchar", "The run that validated them."),
+        ),
+        "primary key (table_name, suite_fingerprint)",
+    ),
+    "governance.run_outcomes": (
+        "How each checked run ended: blocked by the gate or published. A run killed before "
+        "either has no row, and its rule results are never published (serving/publish.py).",
+        (
+            ("run_id", "varchar primary key", "The pipeline run."),
+            ("outcome", "varchar", "blocked or published."),
+            ("decided_at", "timestamptz", "When the gate decided."),
+        ),
+        "",
+    ),
+}
+
+
+def _ddl() -> str:
+    statements = ["create schema if not exists governance;"]
+    for table, (description, columns, constraint) in GOVERNANCE_TABLES.items():
+        body = [f"{name} {type_}" for name, type_, _ in columns]
+        if constraint:
+            body.append(constraint)
+        statements.append(f"create table if not exists {table} ({', '.join(body)});")
+        statements.append(f"comment on table {table} is {sql_literal(description)};")
+        for name, _, text in columns:
+            statements.append(f"comment on column {table}.{name} is {sql_literal(text)};")
+    return "\n".join(statements)
+
+
+DDL = _ddl()
 
 
 def write_findings(

@@ -77,6 +77,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from yimei_cli.serve import serve
+
+    return serve(_settings(args), host=args.host, stop=args.stop, tls=(args.tls_cert, args.tls_key))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from serving.export import ExportError, export_table, published_table
+
+    settings = _settings(args)
+    try:
+        table = published_table(args.table)
+        out = args.out or settings.data_dir / "exports" / f"{table}.{args.format}"
+        done = export_table(settings.serving_path, table, args.format, out, args.where)
+    except ExportError as error:
+        print(f"yimei export: {error}", file=sys.stderr)
+        return 2
+    print(f"{done.table}: {done.rows:,} rows written to {done.path}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from report import ReportError, generate_report
 
@@ -173,6 +194,35 @@ def main(argv: list[str] | None = None) -> int:
     _common(ui)
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    serve_cmd = commands.add_parser(
+        "serve", help="the PostgreSQL endpoint for BI tools, in the foreground (docs/bi.md)"
+    )
+    _common(serve_cmd)
+    serve_cmd.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; beyond loopback only with "
+        "$YIMEI_PG_READER_PASSWORD, --tls-cert and --tls-key)",
+    )
+    serve_cmd.add_argument("--tls-cert", type=Path, help="server certificate (PEM), for --host")
+    serve_cmd.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    serve_cmd.add_argument(
+        "--stop", action="store_true", help="stop a local cluster left running, and exit"
+    )
+    serve_cmd.set_defaults(func=cmd_serve)
+
+    export = commands.add_parser("export", help="a published table as a CSV, XLSX or Parquet file")
+    _common(export)
+    export.add_argument(
+        "table", help="published table, e.g. market_monthly or marts.market_monthly"
+    )
+    export.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    export.add_argument("--where", help="SQL filter on the table, e.g. \"city = '成都'\"")
+    export.add_argument(
+        "--out", type=Path, help="file to write (default <data dir>/exports/<table>.<format>)"
+    )
+    export.set_defaults(func=cmd_export)
 
     report = commands.add_parser(
         "report", help="a Chinese blue-book report (HTML + PDF) for a city and year"

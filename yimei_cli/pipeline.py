@@ -126,6 +126,7 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
                     f"Nothing new since the last publish for {settings.as_of}: "
                     f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
                 )
+                _catch_up_endpoint(settings)
                 return 0
     from orchestration.definitions import defs  # after settings.export(): resources read env
     from orchestration.feeds.partitions import range_tags
@@ -255,8 +256,35 @@ def print_summary(
         print(f"\nPublished: {settings.serving_path}")
         for table, rows in tables:
             print(f"  {table:<32} {rows:>10,} rows")
+    _print_endpoint(settings)
     print(f"\nQuality site: {settings.quality_dir / 'index.html'}")
     print(f"Reports:      {settings.reports_dir}")
     print("Dagster UI:   make ui  (http://127.0.0.1:3000)")
     print(f"Query:        duckdb {settings.serving_path}")
     return blocked
+
+
+def _print_endpoint(settings: Settings) -> None:
+    """The PostgreSQL endpoint's state after this run, when there is one (serving/endpoint)."""
+    from serving.endpoint import read_status
+
+    status = read_status(settings.data_dir)
+    if status is None or status.state == "not configured":
+        return
+    if status.behind:
+        print(
+            f"PostgreSQL:   BEHIND ({status.endpoint}): {status.detail}; serves "
+            f"{status.version or 'nothing yet'}, the next run catches up"
+        )
+    else:
+        print(f"PostgreSQL:   current ({status.endpoint}), version {status.version}")
+
+
+def _catch_up_endpoint(settings: Settings) -> None:
+    """Nothing to build, but an endpoint left behind by an earlier run is brought current."""
+    from serving.endpoint import keep_current, read_status
+
+    status = read_status(settings.data_dir)
+    if status is not None and status.behind:
+        keep_current(settings.data_dir, settings.serving_path, settings.warehouse_path)
+        _print_endpoint(settings)

@@ -1,9 +1,10 @@
-"""Governance: GE suites as asset checks, the publish gate, and the serving database.
+"""Governance: GE suites as asset checks, and the publish gate.
 
 The governance asset runs every suite once, records findings and rule results,
 and reports one asset check per rule. Checks of blocking rules (GOV-10..13) are
 ``blocking``: when one fails, Dagster does not run anything downstream, so the
-gate and the publish step never start and ``serving.duckdb`` is left untouched.
+gate and the publish step (orchestration/serving) never start and ``serving.duckdb`` is
+left untouched.
 Every run, blocked or not, also rebuilds the quality site: the GX Data Docs under
 ``<data dir>/quality/gx/`` and the summary page ``<data dir>/quality/index.html``.
 """
@@ -11,16 +12,14 @@ Every run, blocked or not, also rebuilds the quality site: the GX Data Docs unde
 import dagster as dg
 
 from ingestion import faults
-from orchestration.automation import AFTER_UPSTREAM_UPDATES, PUBLISHED_BY_MORNING
+from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
 from orchestration.transform.assets import yimei_dbt_models
-from quality.publish import publish
 from quality.rules import RULE_BY_ID, RULES
 
 FINDINGS = dg.AssetKey(["governance", "findings"])
 RULE_RESULTS = dg.AssetKey(["governance", "rule_results"])
 GATE = dg.AssetKey(["governance", "publish_gate"])
-SERVING = dg.AssetKey(["serving", "database"])
 
 # The checks are reported on governance/rule_results, not on the tables each rule guards:
 # Dagster lets a multi-asset report checks only on its own assets (quality/README.md).
@@ -159,26 +158,3 @@ def publish_gate(
             metadata={"failed_rules": ", ".join(failed)},
         )
     return dg.MaterializeResult(metadata={"blocking_rules_passed": judged})
-
-
-@dg.asset(
-    key=SERVING,
-    deps=[GATE],
-    group_name="serving",
-    kinds={"duckdb"},
-    automation_condition=AFTER_UPSTREAM_UPDATES,
-    freshness_policy=PUBLISHED_BY_MORNING,
-)
-def serving_database(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The published, read-only, PII-free database for analysts, BI and reports."""
-    from quality.findings import record_outcome
-
-    settings = warehouse.settings()
-    tables = publish(settings.warehouse_path, settings.serving_path, context.run_id)
-    with warehouse.connect() as con:
-        record_outcome(con, context.run_id, "published")
-    return dg.MaterializeResult(
-        metadata={"path": str(settings.serving_path), "tables": ", ".join(tables)}
-    )

@@ -20,8 +20,8 @@ import dagster as dg
 
 from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
+from orchestration.serving.assets import SERVING
 
-SERVING = dg.AssetKey(["serving", "database"])
 REPORTS = dg.AssetKey(["reports", "blue_book"])
 CITIES_ENV = "YIMEI_REPORT_CITIES"
 

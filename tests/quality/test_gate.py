@@ -104,7 +104,8 @@ def test_a_planted_defect_blocks_the_gate(last_good, tmp_path, monkeypatch, rule
         monkeypatch.setenv(name, value)
 
     from orchestration.definitions import defs
-    from orchestration.governance.assets import FINDINGS, GATE, RULE_RESULTS, SERVING
+    from orchestration.governance.assets import FINDINGS, GATE, RULE_RESULTS
+    from orchestration.serving.assets import SERVING
 
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.ephemeral() as instance:

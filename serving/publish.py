@@ -94,4 +94,6 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> N
         "and schema_name = ? and table_name = ? and comment is not null",
         [schema, table],
     ).fetchall():
+        if column in BOOKKEEPING_COLUMNS:  # not published (_published_columns)
+            continue
         con.execute(f'comment on column {schema}.{table}."{column}" is {sql_literal(text)}')

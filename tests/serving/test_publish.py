@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from quality.findings import DDL, record_outcome
-from quality.publish import publish
 from quality.published import PUBLISHED_TABLES
+from serving.publish import publish
 
 
 def _warehouse(path, value: int):

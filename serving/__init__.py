@@ -1,0 +1,1 @@
+"""Publishing and access, after the gate has said yes: serving.duckdb (publish.py)."""

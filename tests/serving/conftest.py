@@ -1,0 +1,86 @@
+"""A running PostgreSQL endpoint (`yimei serve`) over a copy of a published data dir."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from serving.cluster import OWNER, READER
+from tests.conftest import TEST_PII_KEY
+
+READY = "Ctrl-C stops it"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_env(data_dir: Path, port: int, **extra: str) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
+    env.pop("DAGSTER_HOME", None)
+    return {
+        **env,
+        "YIMEI_PII_KEY": TEST_PII_KEY,
+        "YIMEI_DATA_DIR": str(data_dir),
+        "YIMEI_PG_PORT": str(port),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory, published):
+    assert published["result"].returncode == 0, published["result"].stdout[-3000:]
+    data_dir = tmp_path_factory.mktemp("endpoint") / "data"
+    shutil.copytree(published["data_dir"], data_dir)
+    port = free_port()
+    env = serve_env(data_dir, port, YIMEI_LANDING_DIR=str(published["landing"]))
+    yimei = str(Path(sys.executable).with_name("yimei"))
+    server = subprocess.Popen(
+        [yimei, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        if not line and server.poll() is not None:
+            break
+        output.append(line)
+        if READY in line:
+            break
+    else:
+        server.kill()
+    assert READY in "".join(output), "".join(output)
+    root = data_dir / "postgres"
+
+    def url(role: str) -> str:
+        password = (root / f"{role}.password").read_text(encoding="utf-8").strip()
+        return f"postgresql://{role}:{password}@127.0.0.1:{port}/yimei"
+
+    yield SimpleNamespace(
+        data_dir=data_dir,
+        port=port,
+        env=env,
+        announced="".join(output),
+        reader_url=url(READER),
+        owner_url=url(OWNER),
+        reader_password=(root / f"{READER}.password").read_text(encoding="utf-8").strip(),
+        landing=published["landing"],
+    )
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        subprocess.run([yimei, "serve", "--stop"], env=env, timeout=60)

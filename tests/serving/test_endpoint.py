@@ -1,0 +1,129 @@
+"""The endpoint follows every publish: readers see one version at a time, and an endpoint
+that was unreachable is caught up by the next run."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import duckdb
+import psycopg
+
+from serving.endpoint import read_status, serving_version
+from serving.postgres import publish_to_postgres, published_version
+from tests.conftest import AS_OF, run_yimei
+
+READERS = 8
+PUBLISHES = 3
+# one statement reading both published schemas: a mixed version would show a pair of counts
+# that no version has
+BOTH_SCHEMAS = (
+    "select (select count(*) from marts.market_monthly), (select count(*) from governance.findings)"
+)
+
+
+def _variant(endpoint, tmp_path, drop: int):
+    """A copy of serving.duckdb with `drop` rows fewer in a mart and in the findings."""
+    path = tmp_path / f"serving-{drop}.duckdb"
+    shutil.copyfile(endpoint.data_dir / "serving.duckdb", path)
+    con = duckdb.connect(str(path))
+    try:
+        for table, key in (("marts.market_monthly", "month"), ("governance.findings", "entity_id")):
+            con.execute(
+                f"delete from {table} where rowid in "
+                f"(select rowid from {table} order by {key}, rowid limit {drop})"
+            )
+        pair = con.execute(BOTH_SCHEMAS).fetchone()
+    finally:
+        con.close()
+    return path, pair
+
+
+def test_readers_see_one_version_while_three_publishes_swap(endpoint, tmp_path):
+    variants = [_variant(endpoint, tmp_path, drop) for drop in range(1, PUBLISHES + 1)]
+    with psycopg.connect(endpoint.reader_url) as pg:
+        versions = {pg.execute(BOTH_SCHEMAS).fetchone()} | {pair for _, pair in variants}
+    assert len(versions) == PUBLISHES + 1
+    stop = threading.Event()
+    seen, errors = [], []
+
+    def read() -> None:
+        try:
+            with psycopg.connect(endpoint.reader_url, autocommit=True) as pg:
+                while not stop.is_set():
+                    seen.append(pg.execute(BOTH_SCHEMAS).fetchone())
+        except Exception as error:  # noqa: BLE001 - every error is a failure of the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(READERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n, (path, _) in enumerate(variants):
+            time.sleep(0.5)
+            publish_to_postgres(path, endpoint.owner_url, f"variant-{n}", "yimei_reader")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors[:3]
+    assert len(seen) > 100
+    assert set(seen) <= versions, set(seen) - versions
+    assert variants[-1][1] in set(seen)
+    with psycopg.connect(endpoint.owner_url) as pg:  # the old schemas are gone
+        left = pg.execute("select nspname from pg_namespace where nspname like 'marts%'")
+        assert [r[0] for r in left.fetchall()] == ["marts"]
+
+
+def test_a_long_running_reader_does_not_hold_up_the_swap(endpoint, tmp_path):
+    path, pair = _variant(endpoint, tmp_path, 5)
+    with psycopg.connect(endpoint.reader_url) as pg:
+        before = pg.execute(BOTH_SCHEMAS).fetchone()
+    result = {}
+
+    def long_query() -> None:  # a heavy report query: it holds the live tables for 20 s
+        with psycopg.connect(endpoint.reader_url, autocommit=True) as pg:
+            result["pair"] = pg.execute(
+                f"select * from ({BOTH_SCHEMAS}) as counts, pg_sleep(20)"
+            ).fetchone()[:2]
+
+    reader = threading.Thread(target=long_query)
+    reader.start()
+    time.sleep(2)
+    started = time.monotonic()
+    done = publish_to_postgres(path, endpoint.owner_url, "long-reader", "yimei_reader")
+    swap_seconds = time.monotonic() - started
+    still_reading = reader.is_alive()
+    reader.join(timeout=60)
+    assert still_reading, "the publish waited for the reader"
+    assert swap_seconds < 18
+    assert result["pair"] == before  # the reader finished on the version it started with
+    assert done.old_schemas_left  # the schemas it read are dropped by a later publish
+    with psycopg.connect(endpoint.reader_url) as pg:
+        assert pg.execute(BOTH_SCHEMAS).fetchone() == pair
+
+
+def test_an_unreachable_endpoint_is_behind_and_the_next_run_catches_up(endpoint):
+    closed = "postgresql://yimei_owner:x@127.0.0.1:9/yimei"  # nothing listens on port 9
+    env = {**endpoint.env, "YIMEI_SERVING_PG_URL": closed}
+    before = (endpoint.data_dir / "serving.duckdb").stat().st_mtime
+    run = run_yimei("run", "--rebuild", "--as-of", AS_OF.isoformat(), env=env)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (endpoint.data_dir / "serving.duckdb").stat().st_mtime > before  # published anyway
+    assert "PostgreSQL:   BEHIND" in run.stdout
+    status = read_status(endpoint.data_dir)
+    assert status.behind and status.serving_version
+
+    # the endpoint is back: a run with nothing new brings it to serving.duckdb's version
+    caught_up = run_yimei(
+        "run",
+        "--as-of",
+        AS_OF.isoformat(),
+        env={**endpoint.env, "YIMEI_SERVING_PG_URL": endpoint.owner_url},
+    )
+    assert caught_up.returncode == 0, caught_up.stdout[-3000:]
+    assert "PostgreSQL:   current" in caught_up.stdout
+    version = serving_version(endpoint.data_dir / "warehouse.duckdb")
+    assert published_version(endpoint.owner_url) == version == status.serving_version
