@@ -234,6 +234,9 @@ class LocalCluster:
             conn.execute(f"revoke all on database {DATABASE} from public")
             conn.execute(f"grant connect on database {DATABASE} to {READER}")
             conn.execute(f"alter role {READER} set search_path = marts, governance")
+            # in a lock conflict with readers the publishing swap gives way first
+            # (serving/postgres.py): its deadlock check runs long before a reader's
+            conn.execute(f"alter role {OWNER} set deadlock_timeout = '100ms'")
         with psycopg.connect(self.url(ADMIN), autocommit=True) as conn:
             conn.execute("revoke all on schema public from public")
             conn.execute(f"alter schema public owner to {OWNER}")

@@ -4,7 +4,7 @@ Each publish loads every table of ``serving.duckdb`` into fresh schemas (``marts
 ``governance__next``), with the reader's grants and every table and column comment, then
 swaps them in with two renames per schema in one transaction: a reader sees the old
 version or the new one, never a mix (``_swap``). A long-running reader neither breaks nor
-holds up the swap for more than ``SWAP_LOCK_TIMEOUT``; the old schemas are dropped
+holds up the swap for more than ``SWAP_LOCK_SECONDS``; the old schemas are dropped
 afterwards, each with a short lock timeout, and one that such a reader still holds is dropped
 by a later publish instead.
 """
@@ -27,7 +27,7 @@ SCHEMAS = tuple(sorted({table.split(".")[0] for table in PUBLISHED_TABLES}))
 META_SCHEMA = "yimei_serving"  # which version is published; the owner's only
 NEXT = "__next"
 OLD = "__old_"
-SWAP_LOCK_TIMEOUT = "5s"
+SWAP_LOCK_SECONDS = 5
 DROP_LOCK_TIMEOUT = "2s"
 
 
@@ -116,7 +116,8 @@ def _prepare(conn, reader: str | None) -> None:
 
 def _load_next(serving_path: Path, url: str) -> tuple[list[str], int]:
     """Every published table into its __next schema, through DuckDB's postgres extension
-    (binary COPY)."""
+    (binary COPY). Measured on L's serving.duckdb (646k rows): the whole publish 1.3 s;
+    COPY through psycopg of Arrow batches as CSV, the load alone 3.1 s."""
     # an in-memory database: one attached read-only (serving) would make every attachment so
     con = duckdb.connect()
     try:
@@ -168,12 +169,14 @@ def _describe_and_grant(conn, serving_path: Path, reader: str | None) -> None:
 def _swap(conn, version: str) -> None:
     """Rename the live schemas away and the new ones in, in one transaction.
 
-    The swap first locks the live tables (waiting at most SWAP_LOCK_TIMEOUT): a statement
-    that reads several of them then resolves every name either before the swap or after it,
-    never half and half. A reader that holds them longer (a transaction left open in a SQL
-    client) is not waited for: the schemas are renamed without those locks, that reader goes
-    on reading the old version to its end, and the old schemas are dropped by a later
-    publish."""
+    The swap first locks the live tables: a statement that reads several of them then
+    resolves every name either before the swap or after it, never half and half. Readers
+    take those tables in any order, so the swap can deadlock with one; it is then the one
+    to give way (the owner's ``deadlock_timeout`` is 100 ms against readers' 1 s, set by
+    ``yimei serve``) and tries again, for at most SWAP_LOCK_SECONDS. A reader that holds the
+    tables longer (a long report query) is not waited for beyond that: the schemas are
+    renamed without those locks, that reader finishes on the old version, and the old
+    schemas are dropped by a later publish."""
     import psycopg
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -184,15 +187,20 @@ def _swap(conn, version: str) -> None:
             [list(SCHEMAS)],
         ).fetchall()
     ]
-    try:
-        _rename(conn, version, stamp, lock=live_tables)
-    except psycopg.errors.LockNotAvailable:
-        _rename(conn, version, stamp, lock=[])
+    deadline = time.monotonic() + SWAP_LOCK_SECONDS
+    while live_tables and time.monotonic() < deadline:
+        remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        try:
+            _rename(conn, version, stamp, lock=live_tables, lock_timeout_ms=remaining_ms)
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            time.sleep(0.05)
+    _rename(conn, version, stamp, lock=[], lock_timeout_ms=SWAP_LOCK_SECONDS * 1000)
 
 
-def _rename(conn, version: str, stamp: str, lock: list[str]) -> None:
+def _rename(conn, version: str, stamp: str, lock: list[str], lock_timeout_ms: int) -> None:
     with conn.transaction():
-        conn.execute(f"set local lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+        conn.execute(f"set local lock_timeout = {int(lock_timeout_ms)}")
         if lock:
             conn.execute(f"lock table {', '.join(lock)} in access exclusive mode")
         for schema in SCHEMAS:
