@@ -16,13 +16,19 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
 SCALE ?= S
 
-.PHONY: help setup system-packages run test lint ui serve sample clean bench
+# Superset has its own environment and lock (it pins SQLAlchemy 1.4 and pandas 2.1).
+SUPERSET_DIR := bi/superset
+SUPERSET_VENV := $(SUPERSET_DIR)/.venv
+SUPERSET_STAMP := $(SUPERSET_VENV)/.synced-$(shell cat $(SUPERSET_DIR)/uv.lock $(SUPERSET_DIR)/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: help setup system-packages run test lint ui serve superset superset-env sample clean bench
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
 	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
 	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
+	@echo "make superset  the Superset starter dashboard on http://127.0.0.1:8088 (docs/bi.md)"
 	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
@@ -41,12 +47,21 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 
 setup: system-packages $(STAMP)
 
+$(SUPERSET_STAMP): $(SUPERSET_DIR)/uv.lock $(SUPERSET_DIR)/pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(SUPERSET_VENV) $(UV) sync --frozen --compile-bytecode \
+		--project $(SUPERSET_DIR)
+	rm -f $(SUPERSET_VENV)/.synced-*
+	touch $@
+
+superset-env: $(SUPERSET_STAMP)
+
 # Blue-book reports need a CJK font, pango and HarfBuzz's subsetter (WeasyPrint, fast font
 # subsetting); the report tests read PDFs with poppler-utils and load the quality site in
-# headless chromium. PostgreSQL serves BI tools (`yimei serve`); the tests reach it with psql,
+# headless chromium (Selenium drives it through Debian's matching chromedriver for Superset's
+# dashboard). PostgreSQL serves BI tools (`yimei serve`); the tests reach it with psql,
 # psycopg and the JDBC driver BI tools use (Java 17). Installed only when missing.
 SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	poppler-utils chromium postgresql postgresql-client openjdk-17-jdk-headless \
+	poppler-utils chromium chromium-driver postgresql postgresql-client openjdk-17-jdk-headless \
 	libpostgresql-jdbc-java
 
 system-packages:
@@ -81,7 +96,7 @@ lint: setup
 	mkdir -p .lint-data
 	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models
 
-test: lint
+test: lint superset-env
 	$(BIN)/pytest
 
 ui: setup
@@ -89,6 +104,10 @@ ui: setup
 
 serve: setup
 	$(BIN)/yimei serve
+
+# `make run` first: with nothing new it only checks (seconds), and Superset needs a version.
+superset: run superset-env
+	$(BIN)/yimei superset --landing $(LANDING)
 
 bench: setup
 	$(BIN)/yimei bench --scale $(SCALE)

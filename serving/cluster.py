@@ -104,7 +104,7 @@ class LocalCluster:
         """initdb once; the server settings are (re)written on every start."""
         self.root.mkdir(parents=True, exist_ok=True)
         for role in (ADMIN, OWNER, READER):
-            _keep_secret(self.root / f"{role}.password")
+            keep_secret(self.root / f"{role}.password")
         if not self.initialised:
             self._initdb()
         self._write_settings(tls_cert, tls_key)
@@ -270,13 +270,13 @@ class LocalCluster:
         os.chmod(self.root, 0o750)
 
 
-def _keep_secret(path: Path) -> None:
-    """A generated password, once, in a file only its owner can read."""
+def keep_secret(path: Path, nbytes: int = 24) -> None:
+    """A generated secret, once, in a file only its owner can read."""
     if path.exists():
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(24) + "\n")
+        handle.write(secrets.token_urlsafe(nbytes) + "\n")
 
 
 def _allow_traversal(path: Path) -> None:

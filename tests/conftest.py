@@ -15,6 +15,9 @@ import pytest
 from generator import SampleConfig, generate
 
 AS_OF = date(2026, 11, 23)
+REPO = Path(__file__).resolve().parents[1]
+# Screenshots and other files a reviewer looks at after the run; CI may collect the folder.
+ARTIFACTS = Path(os.environ.get("YIMEI_TEST_ARTIFACTS") or REPO / "test-artifacts")
 TEST_PII_KEY = "yimei-tests-pii-key"
 os.environ.setdefault("YIMEI_PII_KEY", TEST_PII_KEY)
 

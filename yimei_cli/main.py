@@ -83,6 +83,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args), host=args.host, stop=args.stop, tls=(args.tls_cert, args.tls_key))
 
 
+def cmd_superset(args: argparse.Namespace) -> int:
+    from serving.superset import port
+    from yimei_cli.superset import superset
+
+    return superset(_settings(args), listen_port=args.port or port())
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from serving.export import ExportError, export_table, published_table
 
@@ -211,6 +218,16 @@ def main(argv: list[str] | None = None) -> int:
         "--stop", action="store_true", help="stop a local cluster left running, and exit"
     )
     serve_cmd.set_defaults(func=cmd_serve)
+
+    superset_cmd = commands.add_parser(
+        "superset",
+        help="the Superset starter dashboard on 127.0.0.1:8088, in the foreground (docs/bi.md)",
+    )
+    _common(superset_cmd)
+    superset_cmd.add_argument(
+        "--port", type=int, help="port to listen on (default $YIMEI_SUPERSET_PORT or 8088)"
+    )
+    superset_cmd.set_defaults(func=cmd_superset)
 
     export = commands.add_parser("export", help="a published table as a CSV, XLSX or Parquet file")
     _common(export)

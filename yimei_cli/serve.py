@@ -22,35 +22,47 @@ WATCH_INTERVAL_S = 5.0
 
 def serve(settings: Settings, host: str, stop: bool, tls: tuple) -> int:
     cluster = LocalCluster.of(settings.data_dir, host=host)
-    try:
-        if stop:
+    if stop:
+        try:
             stopped = cluster.stop()
-            print(
-                f"stopped the PostgreSQL endpoint in {cluster.root}"
-                if stopped
-                else f"no PostgreSQL endpoint running in {cluster.root}"
-            )
-            return 0
-        refusal = _refuse_exposure(host, tls)
-        if refusal:
-            print(f"yimei serve: {refusal}")
-            return 2
-        if os.environ.get(URL_ENV):
-            print(
-                f"yimei serve: note: {URL_ENV} is set, so `yimei run` publishes there, "
-                "not to this local cluster"
-            )
-        cluster.ensure_initialised(*tls)
-        cluster.start()
-        cluster.create_database()
+        except ClusterError as error:
+            print(f"yimei serve: {error}")
+            return 1
+        print(
+            f"stopped the PostgreSQL endpoint in {cluster.root}"
+            if stopped
+            else f"no PostgreSQL endpoint running in {cluster.root}"
+        )
+        return 0
+    refusal = _refuse_exposure(host, tls)
+    if refusal:
+        print(f"yimei serve: {refusal}")
+        return 2
+    try:
+        status, _ = bring_up(settings, cluster, tls)
     except ClusterError as error:
         print(f"yimei serve: {error}")
         return 1
+    _announce(cluster, status)
+    return _wait(cluster)
+
+
+def bring_up(settings: Settings, cluster: LocalCluster, tls: tuple = (None, None)):
+    """The local cluster set up, started and serving the current version. Returns the
+    endpoint's status (None when nothing is published yet) and whether it was already up."""
+    if os.environ.get(URL_ENV):
+        print(
+            f"yimei: note: {URL_ENV} is set, so `yimei run` publishes there, "
+            "not to this local cluster"
+        )
+    cluster.ensure_initialised(*tls)
+    was_running = cluster.running()
+    cluster.start()
+    cluster.create_database()
     status = None
     if settings.serving_path.exists():
         status = keep_current(settings.data_dir, settings.serving_path, settings.warehouse_path)
-    _announce(cluster, status)
-    return _wait(cluster)
+    return status, was_running
 
 
 def _refuse_exposure(host: str, tls: tuple) -> str | None:

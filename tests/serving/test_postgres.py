@@ -123,6 +123,34 @@ def test_psycopg_reads_what_serving_duckdb_holds(endpoint):
     assert pg_gmv == gmv
 
 
+def test_sqlalchemy_reflects_the_published_tables_with_their_comments(endpoint):
+    """Python's SQLAlchemy (2.x, this environment's) with psycopg 3: what pandas.read_sql and
+    most notebooks use."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(endpoint.reader_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        inspector = sa.inspect(engine)
+        reflected = {
+            f"{schema}.{table}"
+            for schema in ("marts", "governance")
+            for table in inspector.get_table_names(schema=schema)
+        }
+        assert reflected == set(PUBLISHED_TABLES)
+        assert inspector.get_table_comment("market_monthly", schema="marts")["text"]
+        columns = inspector.get_columns("market_monthly", schema="marts")
+        assert columns and all(c["comment"] for c in columns)
+        with engine.connect() as conn:
+            gmv = conn.execute(sa.text("select sum(gmv) from marts.market_monthly")).scalar()
+    finally:
+        engine.dispose()
+    con = _serving(endpoint)
+    try:
+        assert gmv == con.execute("select sum(gmv) from marts.market_monthly").fetchone()[0]
+    finally:
+        con.close()
+
+
 @pytest.mark.skipif(not JDBC_DRIVER.exists(), reason="libpostgresql-jdbc-java (make setup)")
 def test_jdbc_metadata_lists_every_table_and_column_with_its_remark(endpoint, tmp_path):
     source = tmp_path / "Metadata.java"
