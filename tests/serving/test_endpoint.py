@@ -3,9 +3,12 @@ that was unreachable is caught up by the next run."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
+from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import psycopg
@@ -16,6 +19,12 @@ from tests.conftest import AS_OF, run_yimei
 
 READERS = 8
 PUBLISHES = 3
+# one statement reading both published schemas: the last check of the published run and the
+# orders in the marts; a mixed version would show a pair that no version has
+VERSION = (
+    "select (select max(checked_at) from governance.rule_results), "
+    "(select sum(orders) from marts.market_monthly)"
+)
 # one statement reading both published schemas: a mixed version would show a pair of counts
 # that no version has
 BOTH_SCHEMAS = (
@@ -40,11 +49,41 @@ def _variant(endpoint, tmp_path, drop: int):
     return path, pair
 
 
-def test_readers_see_one_version_while_three_publishes_swap(endpoint, tmp_path):
-    variants = [_variant(endpoint, tmp_path, drop) for drop in range(1, PUBLISHES + 1)]
-    with psycopg.connect(endpoint.reader_url) as pg:
-        versions = {pg.execute(BOTH_SCHEMAS).fetchone()} | {pair for _, pair in variants}
-    assert len(versions) == PUBLISHES + 1
+def _version(serving: Path) -> tuple:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute(VERSION).fetchone()
+    finally:
+        con.close()
+
+
+def test_readers_see_one_version_while_three_runs_publish(endpoint, tmp_path):
+    """Three real daily `yimei run`s, each with the next day's deliveries, publish into the
+    endpoint while eight readers query it in a loop."""
+    landing = tmp_path / "landing"
+    shutil.copytree(endpoint.landing, landing)
+    held_back = tmp_path / "held_back"
+    days = [AS_OF - timedelta(days=n) for n in range(PUBLISHES, -1, -1)]
+    for day in days[1:]:  # every feed's deliveries of the last days, held back
+        for delivery in landing.glob(f"*/dt={day.isoformat()}"):
+            target = held_back / day.isoformat() / delivery.parent.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            delivery.rename(target)
+    data_dir = tmp_path / "data"
+    env = {"YIMEI_SERVING_PG_URL": endpoint.owner_url}
+
+    def run(day: date) -> tuple:
+        for feed in (held_back / day.isoformat()).glob("*"):
+            feed.rename(landing / feed.name / f"dt={day.isoformat()}")
+        result = run_yimei(
+            "run", "--landing", str(landing), "--data-dir", str(data_dir),
+            "--as-of", day.isoformat(), env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert re.search(r"PostgreSQL:\s+current", result.stdout), result.stdout[-2000:]
+        return _version(data_dir / "serving.duckdb")
+
+    versions = [run(days[0])]
     stop = threading.Event()
     seen, errors = [], []
 
@@ -52,7 +91,8 @@ def test_readers_see_one_version_while_three_publishes_swap(endpoint, tmp_path):
         try:
             with psycopg.connect(endpoint.reader_url, autocommit=True) as pg:
                 while not stop.is_set():
-                    seen.append(pg.execute(BOTH_SCHEMAS).fetchone())
+                    seen.append(pg.execute(VERSION).fetchone())
+                    time.sleep(0.005)
         except Exception as error:  # noqa: BLE001 - every error is a failure of the test
             errors.append(error)
 
@@ -60,18 +100,18 @@ def test_readers_see_one_version_while_three_publishes_swap(endpoint, tmp_path):
     for thread in threads:
         thread.start()
     try:
-        for n, (path, _) in enumerate(variants):
-            time.sleep(0.5)
-            publish_to_postgres(path, endpoint.owner_url, f"variant-{n}", "yimei_reader")
+        for day in days[1:]:
+            versions.append(run(day))
         time.sleep(0.5)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
     assert not errors, errors[:3]
+    assert len(set(versions)) == PUBLISHES + 1, versions
     assert len(seen) > 100
-    assert set(seen) <= versions, set(seen) - versions
-    assert variants[-1][1] in set(seen)
+    assert set(seen) <= set(versions), set(seen) - set(versions)
+    assert {versions[0], versions[-1]} <= set(seen)
     with psycopg.connect(endpoint.owner_url) as pg:  # the old schemas are gone
         left = pg.execute("select nspname from pg_namespace where nspname like 'marts%'")
         assert [r[0] for r in left.fetchall()] == ["marts"]
