@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -39,19 +40,20 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def encodings_extension_path() -> Path:
-    """The encodings extension ships in a PyPI wheel: nothing is downloaded at run time."""
-    import duckdb_extension_encodings
-
-    package = Path(duckdb_extension_encodings.__file__).parent
-    return package / "extensions" / f"v{duckdb.__version__}" / "encodings.duckdb_extension"
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load a DuckDB extension from its PyPI wheel (``duckdb-extension-<name>``, pinned with
+    DuckDB itself): nothing is downloaded at run time."""
+    package = importlib.import_module(f"duckdb_extension_{name}")
+    root = Path(package.__file__).parent
+    path = root / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    con.execute(f"load {sql_literal(str(path))}")
 
 
 def load_encodings(con: duckdb.DuckDBPyConnection) -> None:
     """Make ``read_csv(..., encoding = 'gb18030')`` work on this database. Done where a GBK
     file is read, not on every connection: the extension is 350 MB and takes over a
     second to load. Loading it again is a no-op."""
-    con.execute(f"load {sql_literal(str(encodings_extension_path()))}")
+    load_extension(con, "encodings")
 
 
 def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -181,9 +181,8 @@ class LocalCluster:
         if self.running():
             return
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._hand_over(self.socket_dir)
         self.log_path.touch()
-        self._hand_over(self.log_path)
+        self._hand_over(self.socket_dir, self.log_path)
         result = self._server_command(
             str(pg_bin_dir() / "pg_ctl"),
             "start",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.duck import sql_literal
+from ingestion.duck import load_extension, sql_literal
 from quality.published import PUBLISHED_TABLES
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -47,13 +47,6 @@ def published_table(name: str) -> str:
             f"{name!r} is not a published table; choose one of {', '.join(PUBLISHED_TABLES)}"
         )
     return matches[0]
-
-
-def excel_extension_path() -> Path:
-    import duckdb_extension_excel
-
-    root = Path(duckdb_extension_excel.__file__).parent
-    return root / "extensions" / f"v{duckdb.__version__}" / "excel.duckdb_extension"
 
 
 def export_table(
@@ -129,7 +122,7 @@ def _write(result, fmt: str, path: Path) -> None:
             finally:
                 plain.unlink(missing_ok=True)
         else:
-            con.execute(f"load {sql_literal(str(excel_extension_path()))}")
+            load_extension(con, "excel")
             con.execute(f"copy export to {target} (format xlsx, header true)")
     finally:
         con.close()
