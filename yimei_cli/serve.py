@@ -16,6 +16,8 @@ from serving.cluster import (
 )
 from serving.endpoint import URL_ENV, keep_current
 
+# What the foreground commands print once they are serving (tests wait for it).
+READY = "Ctrl-C stops it"
 # How often the foreground process checks that the server is still up.
 WATCH_INTERVAL_S = 5.0
 
@@ -97,7 +99,7 @@ def _announce(cluster: LocalCluster, status) -> None:
         print("  nothing published yet: `yimei run` publishes here once it has a version")
     else:
         print(f"  serving: {status.state} ({status.detail})")
-    print("Ctrl-C stops it (`yimei serve --stop` stops one left running).", flush=True)
+    print(f"{READY} (`yimei serve --stop` stops one left running).", flush=True)
 
 
 def _wait(cluster: LocalCluster) -> int:

@@ -27,9 +27,8 @@ from serving.superset import (
     start_server,
     stop_server,
 )
-from yimei_cli.serve import bring_up
+from yimei_cli.serve import READY, bring_up
 
-READY = "Ctrl-C stops it"
 DASHBOARD = "superset/dashboard/yimei-starter/"
 
 

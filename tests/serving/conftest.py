@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,8 +16,7 @@ import pytest
 
 from serving.cluster import OWNER, READER
 from tests.conftest import TEST_PII_KEY
-
-READY = "Ctrl-C stops it"
+from yimei_cli.serve import READY
 
 
 def free_port() -> int:
@@ -39,19 +39,18 @@ def serve_env(data_dir: Path, port: int, **extra: str) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory, published):
-    assert published["result"].returncode == 0, published["result"].stdout[-3000:]
-    data_dir = tmp_path_factory.mktemp("endpoint") / "data"
-    shutil.copytree(published["data_dir"], data_dir)
-    port = free_port()
-    env = serve_env(data_dir, port, YIMEI_LANDING_DIR=str(published["landing"]))
+@contextmanager
+def in_foreground(args: list[str], env: dict, start_timeout: float, stop_timeout: float):
+    """A `yimei` command that stays in the foreground (`serve`, `superset`): started, waited
+    for until it says it is ready, and interrupted at the end as a user would with Ctrl-C;
+    a cluster it could not stop in time is stopped with `yimei serve --stop`. Yields what it
+    printed up to then."""
     yimei = str(Path(sys.executable).with_name("yimei"))
     server = subprocess.Popen(
-        [yimei, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [yimei, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output = []
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + start_timeout
     while time.monotonic() < deadline:
         line = server.stdout.readline()
         if not line and server.poll() is not None:
@@ -61,26 +60,44 @@ def endpoint(tmp_path_factory, published):
             break
     else:
         server.kill()
-    assert READY in "".join(output), "".join(output)
+    announced = "".join(output)
+    assert READY in announced, announced
+    try:
+        yield announced
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            subprocess.run([yimei, "serve", "--stop"], env=env, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory, published):
+    assert published["result"].returncode == 0, published["result"].stdout[-3000:]
+    data_dir = tmp_path_factory.mktemp("endpoint") / "data"
+    shutil.copytree(published["data_dir"], data_dir)
+    port = free_port()
+    env = serve_env(data_dir, port, YIMEI_LANDING_DIR=str(published["landing"]))
+    with in_foreground(["serve"], env, start_timeout=180, stop_timeout=60) as announced:
+        yield _endpoint(data_dir, port, env, announced, published["landing"])
+
+
+def _endpoint(data_dir: Path, port: int, env: dict, announced: str, landing: Path):
     root = data_dir / "postgres"
 
     def url(role: str) -> str:
         password = (root / f"{role}.password").read_text(encoding="utf-8").strip()
         return f"postgresql://{role}:{password}@127.0.0.1:{port}/yimei"
 
-    yield SimpleNamespace(
+    return SimpleNamespace(
         data_dir=data_dir,
         port=port,
         env=env,
-        announced="".join(output),
+        announced=announced,
         reader_url=url(READER),
         owner_url=url(OWNER),
         reader_password=(root / f"{READER}.password").read_text(encoding="utf-8").strip(),
-        landing=published["landing"],
+        landing=landing,
     )
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        subprocess.run([yimei, "serve", "--stop"], env=env, timeout=60)

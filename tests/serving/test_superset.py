@@ -5,10 +5,7 @@ the dashboard, opened in headless Chromium (the screenshot is kept in test-artif
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from serving.superset import ADMIN, SUPERSET_DIR, installed
 from tests.conftest import ARTIFACTS
-from tests.serving.conftest import free_port, serve_env
-from yimei_cli.superset import DASHBOARD, READY
+from tests.serving.conftest import free_port, in_foreground, serve_env
+from yimei_cli.superset import DASHBOARD
 
 BUNDLE = SUPERSET_DIR / "bundle"
 CHROMEDRIVER = "/usr/bin/chromedriver"  # Debian's chromium-driver, the same version as chromium
@@ -44,39 +41,14 @@ def superset(tmp_path_factory, published):
     shutil.copytree(published["data_dir"], data_dir)
     port = free_port()
     env = serve_env(data_dir, free_port(), YIMEI_LANDING_DIR=str(published["landing"]))
-    yimei = str(Path(sys.executable).with_name("yimei"))
-    server = subprocess.Popen(
-        [yimei, "superset", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line and server.poll() is not None:
-            break
-        output.append(line)
-        if READY in line:
-            break
-    else:
-        server.kill()
-    assert READY in "".join(output), "".join(output)
-    password = (data_dir / "superset" / "admin.password").read_text(encoding="utf-8").strip()
-    yield SimpleNamespace(
-        url=f"http://127.0.0.1:{port}",
-        password=password,
-        serving=data_dir / "serving.duckdb",
-        data_dir=data_dir,
-    )
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        subprocess.run([yimei, "serve", "--stop"], env=env, timeout=60)
+    with in_foreground(["superset", "--port", str(port)], env, 600, 90):
+        password = (data_dir / "superset" / "admin.password").read_text(encoding="utf-8")
+        yield SimpleNamespace(
+            url=f"http://127.0.0.1:{port}",
+            password=password.strip(),
+            serving=data_dir / "serving.duckdb",
+            data_dir=data_dir,
+        )
 
 
 @pytest.fixture(scope="module")
