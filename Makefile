@@ -94,7 +94,9 @@ run: sample
 lint: setup
 	$(BIN)/ruff check .
 	mkdir -p .lint-data
-	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models
+	$(BIN)/python -m orchestration.transform.project > .lint-data/dbt_vars.cfg
+	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models \
+		--config $(CURDIR)/.lint-data/dbt_vars.cfg
 
 test: lint superset-env
 	$(BIN)/pytest

@@ -246,7 +246,7 @@ def _manifest(cfg, tl, world, stats: WriteStats, truth: Truth, injected, review_
             "reviews": totals["reviews"],
             "verified_reviews": totals["verified_reviews"],
             "complaints": totals["complaints"],
-            "complaints_replied_within_48h": totals["complaints_replied_within_48h"],
+            "complaints_replied_in_time": totals["complaints_replied_in_time"],
             "market_monthly": market,
             "clinics_by_tier": {TIERS[t]: int((tiers == t).sum()) for t in range(3)},
             "diamond_clinics": sorted(world.clinics.clinic_id[c]

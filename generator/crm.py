@@ -42,10 +42,18 @@ from generator.reference import (
 )
 from generator.registry import Institution, Practitioner, Product, Registry
 from generator.util import largest_remainder
+from quality.rules import parameter
 
 TIER_NONE, TIER_SELECTED, TIER_DIAMOND = 0, 1, 2
 TIERS = ("none", "selected", "diamond")
 T_HOSPITAL, T_OUTPATIENT, T_CLINIC, T_GENERAL = range(4)
+# grade of each procedure, 0 when ungraded
+GRADES = np.array([p.grade or 0 for p in PROCEDURES])
+
+
+def grade_cap(clinic_type: int) -> int:
+    """The highest procedure grade a clinic type may perform (GOV-14, the rule catalogue)."""
+    return parameter("GOV-14", "grade_caps")[CLINIC_TYPES[clinic_type]]
 
 _FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
@@ -153,9 +161,9 @@ def _menu(rng: np.random.Generator, clinic_type: int, depts: list[int]) -> np.nd
     elif clinic_type == T_GENERAL:
         factor[surgical] = 1.3
     elif clinic_type == T_CLINIC:
-        # A 诊所 may only do simple (level-1) surgery such as 双眼皮.
-        factor[surgical] = 0.0
         factor[0] = 0.6
+    # a clinic sells only the grades its type may perform (GOV-14 is injected, never accidental)
+    factor[GRADES > grade_cap(clinic_type)] = 0.0
     noise = rng.lognormal(0.0, 0.35, len(PROCEDURES))
     menu = weights * sold * factor * noise
     # Not every dermatology clinic owns every energy device.

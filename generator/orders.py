@@ -152,7 +152,7 @@ def daily_weights(rng: np.random.Generator, tl: Timeline) -> np.ndarray:
     week = np.array([0.9, 0.92, 0.95, 0.97, 1.05, 1.15, 1.1])[weekday]
     w = trend * season * week * rng.lognormal(0.0, 0.04, len(days))
     # Keep the last 30 days steady enough for the GOV-12 volume check (the newest
-    # partition within 50%..200% of the 28-day median, and every recent day within
+    # partition within its ratio bounds of the recent median, and every recent day within
     # +-40% of it) even when 双11 falls there: damp the swings, cap the peaks.
     tail = slice(len(days) - 30, len(days))
     median = np.median(w[tail])

@@ -137,13 +137,14 @@ class Procedure:
     product_category: str | None  # registry 类别 the product must have
     price: tuple[int, int]  # list price range in CNY (新一线 city, untiered clinic)
     weight: float  # share of the order mix
+    grade: int | None = None  # 医疗美容项目分级 of a 美容外科 procedure (feeds.md), GOV-14
 
 
 PROCEDURES: tuple[Procedure, ...] = (
-    Procedure("P01", "双眼皮", "surgical", DEPT_SURG, None, (6000, 25000), 6.0),
-    Procedure("P02", "鼻综合", "surgical", DEPT_SURG, "其他", (15000, 60000), 3.0),
-    Procedure("P03", "吸脂", "surgical", DEPT_SURG, None, (10000, 50000), 2.5),
-    Procedure("P04", "隆胸", "surgical", DEPT_SURG, "乳房植入体", (30000, 80000), 1.2),
+    Procedure("P01", "双眼皮", "surgical", DEPT_SURG, None, (6000, 25000), 6.0, grade=1),
+    Procedure("P02", "鼻综合", "surgical", DEPT_SURG, "其他", (15000, 60000), 3.0, grade=3),
+    Procedure("P03", "吸脂", "surgical", DEPT_SURG, None, (10000, 50000), 2.5, grade=2),
+    Procedure("P04", "隆胸", "surgical", DEPT_SURG, "乳房植入体", (30000, 80000), 1.2, grade=3),
     Procedure("P05", "玻尿酸填充", "injectable", DEPT_DERM, "透明质酸钠填充剂", (2000, 12000),
               16.0),
     Procedure("P06", "肉毒素除皱", "injectable", DEPT_DERM, "A型肉毒毒素", (800, 5000), 14.0),
@@ -156,7 +157,8 @@ PROCEDURES: tuple[Procedure, ...] = (
     Procedure("P13", "中医美容", "tcm", DEPT_TCM, None, (300, 2000), 3.0),
 )
 PROC_INDEX = {p.code: i for i, p in enumerate(PROCEDURES)}
-P02, P04, P05, P06, P07 = (PROC_INDEX[c] for c in ("P02", "P04", "P05", "P06", "P07"))
+P01, P02, P03, P04, P05, P06, P07 = (
+    PROC_INDEX[c] for c in ("P01", "P02", "P03", "P04", "P05", "P06", "P07"))
 ENERGY_PROCS = tuple(i for i, p in enumerate(PROCEDURES) if p.category == "energy")
 INJECTABLE_PROCS = tuple(i for i, p in enumerate(PROCEDURES) if p.category == "injectable")
 SURGICAL_PROCS = tuple(i for i, p in enumerate(PROCEDURES) if p.category == "surgical")

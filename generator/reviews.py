@@ -19,6 +19,9 @@ from generator.orders import COMPLETED, SAC_NONE, Orders, Users
 from generator.reference import COMPLAINT_TYPE_WEIGHTS, COMPLAINT_TYPES, PROCEDURES
 from generator.texts import review_texts
 from generator.util import lookup, weighted_sample, zero_pad
+from quality.rules import parameter
+
+REPLY_WITHIN_S = parameter("GOV-09", "reply_within_hours") * 3600
 
 # taint bits: which rules an injected review is expected to break
 T06, T07, T09 = 1, 2, 4
@@ -189,17 +192,18 @@ def _diamond_top_up(rng, tl, world, orders, candidates, chosen, created) -> np.n
 def _responses(rng, tl: Timeline, created, complaint, ctype):
     """Merchant replies and resolutions.
 
-    Complaints are answered within 48 hours. A reply must reach the warehouse when
+    Complaints are answered in time (GOV-09's deadline). A reply must reach the warehouse when
     the complaint is overdue by the end of the run date, so near the end of the feed
     the reply is pulled in before the last complete partition closes.
     """
     n = len(created)
     reply = np.full(n, -1, np.int64)
     resolved = np.full(n, -1, np.int64)
-    quick = created + rng.integers(1800, 40 * 3600, n)
+    # clean replies come well inside the deadline (five sixths of it)
+    quick = created + rng.integers(1800, REPLY_WITHIN_S * 5 // 6, n)
     reply[complaint] = quick[complaint]
-    # Complaints whose 48 hours end before the end of the run date must show the reply.
-    must_show = complaint & (created + 48 * 3600 < tl.end) & (created < tl.reviews_loaded_end)
+    # Complaints whose deadline ends before the end of the run date must show the reply.
+    must_show = complaint & (created + REPLY_WITHIN_S < tl.end) & (created < tl.reviews_loaded_end)
     late = must_show & (reply >= tl.reviews_loaded_end)
     room = tl.reviews_loaded_end - 1 - created
     too_tight = late & (room < 1800)

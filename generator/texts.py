@@ -226,7 +226,7 @@ def burst_variants(text: str, count: int, rng: np.random.Generator) -> list[str]
 
     Variants differ only in punctuation, whitespace and emoji, or by exactly one
     changed Chinese character, so each is near-identical to the first under both
-    the exact normalised comparison and the 0.9 similarity bar of GOV-07.
+    the exact normalised comparison and the similarity bar of GOV-07.
     """
     out = [text]
     while len(out) < count:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
@@ -27,8 +28,21 @@ from generator.config import DAY, Timeline
 from generator.orders import COMPLETED, Orders, Users, landed_mask, version_frame
 from generator.reviews import Reviews, versions
 from generator.reviews import version_frame as review_version_frame
+from quality.rules import parameter
 
 # The procedure catalogue of feeds.md: code -> (department, category, product 类别).
+# feeds.md's grades of the 美容外科 procedures; the caps per clinic type are GOV-14's parameter
+GRADES = {"P01": 1, "P02": 3, "P03": 2, "P04": 3}
+GRADE_CAPS = parameter("GOV-14", "grade_caps")
+REVIEW_WINDOW_DAYS = parameter("GOV-06", "review_window_days")
+FEE_TOLERANCE_CENTS = round(parameter("GOV-08", "fee_tolerance_yuan") * 100)
+MIN_RECEIPTS = parameter("GOV-06", "min_receipts")
+BURST_MIN_REVIEWS = parameter("GOV-07", "burst_min_reviews")
+BURST_WINDOW_S = parameter("GOV-07", "burst_window_hours") * 3600
+MIN_SIMILARITY = parameter("GOV-07", "min_similarity")
+SHARED_IP_MIN_USERS = parameter("GOV-07", "shared_ip_min_users")
+SHARED_IP_WINDOW_S = parameter("GOV-07", "shared_ip_window_days") * DAY
+REPLY_WITHIN_S = parameter("GOV-09", "reply_within_hours") * 3600
 CATALOGUE = {
     "P01": ("美容外科", "surgical", None), "P02": ("美容外科", "surgical", "其他"),
     "P03": ("美容外科", "surgical", None), "P04": ("美容外科", "surgical", "乳房植入体"),
@@ -111,7 +125,7 @@ def _reasons(*checks: tuple[pl.Expr, str]) -> pl.Expr:
 
 
 class Truth:
-    """Computes every GOV-01..09 verdict and the market truth."""
+    """Computes every GOV-01..09 and GOV-14 verdict and the market truth."""
 
     def __init__(self, tl: Timeline, world, orders: Orders, users: Users, reviews: Reviews,
                  crm_clinics: pl.DataFrame, crm_doctors: pl.DataFrame,
@@ -141,6 +155,7 @@ class Truth:
             "product_registration_no", None)
         self.catalogue = pl.DataFrame({
             "procedure_code": list(CATALOGUE),
+            "grade": [GRADES.get(code) for code in CATALOGUE],
             "dept": [v[0] for v in CATALOGUE.values()],
             "category": [v[1] for v in CATALOGUE.values()],
             "product_category": [v[2] for v in CATALOGUE.values()],
@@ -149,7 +164,8 @@ class Truth:
             [(dept, scope) for dept, scopes in PERMITTED_SCOPES.items() for scope in scopes],
             schema=["dept", "scope"], orient="row").with_columns(pl.lit(True).alias("scope_ok"))
         self.rules = {r: RuleResult("clinic" if r == "GOV-01" else "order")
-                      for r in ("GOV-01", "GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08")}
+                      for r in ("GOV-01", "GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08",
+                                "GOV-14")}
         for r in ("GOV-06", "GOV-07", "GOV-09"):
             self.rules[r] = RuleResult("review")
         self.market: dict[tuple[str, str], list] = {}
@@ -198,8 +214,9 @@ class Truth:
             frame
             .with_columns((pl.col("completed_s") // DAY).alias("done_day"))
             .join(self.catalogue, on="procedure_code", how="left")
-            .join(self.clinics.select("clinic_id", "license_no", pl.col("city").alias(
-                "clinic_city")), on="clinic_id", how="left")
+            .join(self.clinics.select("clinic_id", "license_no", "clinic_type",
+                                      pl.col("city").alias("clinic_city")),
+                  on="clinic_id", how="left")
             .join(self.institutions, on="license_no", how="left")
             .join(self.doctors.select("doctor_id", "practitioner_license_no"), on="doctor_id",
                   how="left")
@@ -269,12 +286,18 @@ class Truth:
                 (pl.col("fee").is_null(), "fee_items_not_an_object"),
                 (pl.col("fee").is_not_null()
                  & ((fee_sum * 100).round(0).cast(pl.Int64) - pl.col("paid_cents")).abs()
-                 .gt(100), "fee_items_sum_mismatch"),
+                 .gt(FEE_TOLERANCE_CENTS), "fee_items_sum_mismatch"),
                 (pl.col("fee").is_not_null() & missing_item, "mandatory_fee_item_missing"),
                 (pl.col("paid_cents") > pl.col("list_cents"), "paid_above_list_price"),
             ).alias("GOV-08"),
+            _reasons(
+                (pl.col("grade").is_not_null()
+                 & (pl.col("grade") > pl.col("clinic_type").replace_strict(
+                     dict(GRADE_CAPS), default=0, return_dtype=pl.Int64)),
+                 "grade_above_clinic_cap"),
+            ).alias("GOV-14"),
         )
-        for rule in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08"):
+        for rule in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14"):
             failing = f.filter(pl.col(rule) != "").select("order_id", rule, "idx")
             result = self.rules[rule]
             result.failing.update(zip(failing["order_id"].to_list(), failing[rule].to_list(),
@@ -318,7 +341,7 @@ class Truth:
         frame = pl.concat(parts) if parts else pl.DataFrame()
         refs = self._orders_named(frame["order_id"], latest_order)
         f = frame.join(refs, on="order_id", how="left")
-        ninety = 90 * DAY
+        window = REVIEW_WINDOW_DAYS * DAY
         f = f.with_columns(_reasons(
             (pl.col("o_status").is_null(), "order_unknown"),
             (pl.col("o_status").is_not_null() & (pl.col("o_user") != pl.col("user_id")),
@@ -328,16 +351,17 @@ class Truth:
             (pl.col("o_status").is_not_null() & (pl.col("o_status") != "completed"),
              "order_not_completed"),
             (pl.col("created_s") <= pl.col("o_completed_s"), "written_before_completion"),
-            (pl.col("created_s") > pl.col("o_completed_s") + ninety, "written_after_90_days"),
-            (pl.col("receipt_count") < 1, "no_receipt"),
+            (pl.col("created_s") > pl.col("o_completed_s") + window,
+             "written_after_review_window"),
+            (pl.col("receipt_count") < MIN_RECEIPTS, "no_receipt"),
         ).alias("GOV-06"))
         self._collect("GOV-06", f)
         self._collect("GOV-07", self._manipulation(frame))
         complaints = frame.filter(pl.col("is_complaint"))
         complaints = complaints.with_columns(_reasons(
-            ((pl.col("reply_s") >= 0) & (pl.col("reply_s") > pl.col("created_s") + 48 * 3600),
-             "reply_after_48h"),
-            ((pl.col("reply_s") < 0) & (pl.col("created_s") + 48 * 3600 < self.tl.end),
+            ((pl.col("reply_s") >= 0) & (pl.col("reply_s") > pl.col("created_s") + REPLY_WITHIN_S),
+             "reply_after_deadline"),
+            ((pl.col("reply_s") < 0) & (pl.col("created_s") + REPLY_WITHIN_S < self.tl.end),
              "no_reply"),
         ).alias("GOV-09"))
         self._collect("GOV-09", complaints)
@@ -346,8 +370,8 @@ class Truth:
         self.totals["reviews"] = frame.height
         self.totals["verified_reviews"] = verified.height
         self.totals["complaints"] = complaints.height
-        self.totals["complaints_replied_within_48h"] = complaints.filter(
-            (pl.col("reply_s") >= 0) & (pl.col("reply_s") <= pl.col("created_s") + 48 * 3600)
+        self.totals["complaints_replied_in_time"] = complaints.filter(
+            (pl.col("reply_s") >= 0) & (pl.col("reply_s") <= pl.col("created_s") + REPLY_WITHIN_S)
         ).height
 
     def _collect(self, rule: str, frame: pl.DataFrame) -> None:
@@ -382,8 +406,8 @@ class Truth:
             "o_status": pl.String, "o_completed_s": pl.Int64})
 
     def _manipulation(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """GOV-07 groups, per clinic (rules.md): near-identical within 24 hours (>= 5 reviews),
-        one IP within 7 days (>= 3 distinct users)."""
+        """GOV-07 groups, per clinic (rules.md, with the catalogue's numbers): near-identical
+        texts within the burst window, one IP shared by enough distinct users within its window."""
         f = frame.select("idx", "review_id", "clinic_id", "created_s", "ip", "user_id").sort(
             "clinic_id", "created_s", "review_id")
         n = f.height
@@ -392,11 +416,11 @@ class Truth:
         created = f["created_s"].to_numpy()
         clinic = _run_codes(f, ["clinic_id"])
         key = clinic * (1 << 40) + created
-        # window of anchor a: same clinic, a.created_at <= s.created_at < a.created_at + 24h
+        # window of anchor a: same clinic, a.created_at <= s.created_at < a.created_at + window
         # (ties in created_at count, whichever side of the anchor they sort on)
         window_start = np.searchsorted(key, key, side="left")
-        window_end = np.searchsorted(key, key + 24 * 3600, side="left")
-        anchors = np.flatnonzero(window_end - window_start >= 5)
+        window_end = np.searchsorted(key, key + BURST_WINDOW_S, side="left")
+        anchors = np.flatnonzero(window_end - window_start >= BURST_MIN_REVIEWS)
         # Texts (as written) only for the rows of candidate windows; letters and digits
         # only, as rules.md removes every match of [^\p{L}\p{N}].
         rows = np.unique(np.concatenate(
@@ -419,18 +443,18 @@ class Truth:
             members = [a] + [s for s in range(window_start[a], window_end[a])
                              if s != a and _near_identical(norm[a], norm[s], lambda a=a: bag(a),
                                                            lambda s=s: bag(s))]
-            if len(members) >= 5:
+            if len(members) >= BURST_MIN_REVIEWS:
                 near[members] = True
-        # shared IP: same clinic and IP, a.created_at <= s.created_at < a.created_at + 7 days
+        # shared IP: same clinic and IP, a.created_at <= s.created_at < a.created_at + window
         g = f.with_row_index("row").sort("clinic_id", "ip", "created_s", "review_id")
         rows = g["row"].to_numpy()
         key = _run_codes(g, ["clinic_id", "ip"]) * (1 << 40) + g["created_s"].to_numpy()
         window_start = np.searchsorted(key, key, side="left")
-        window_end = np.searchsorted(key, key + 7 * DAY, side="left")
+        window_end = np.searchsorted(key, key + SHARED_IP_WINDOW_S, side="left")
         user = g["user_id"].rank("dense").to_numpy()
-        for a in np.flatnonzero(window_end - window_start >= 3):
+        for a in np.flatnonzero(window_end - window_start >= SHARED_IP_MIN_USERS):
             members = np.arange(window_start[a], window_end[a])
-            if len(np.unique(user[members])) >= 3:
+            if len(np.unique(user[members])) >= SHARED_IP_MIN_USERS:
                 shared[rows[members]] = True
         return f.with_columns(
             pl.concat_str([pl.when(pl.Series(near)).then(pl.lit("near_identical_group")),
@@ -469,7 +493,7 @@ def _run_codes(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def _near_identical(x: str, y: str, bag_x=None, bag_y=None) -> bool:
-    """Equal, or 1 - levenshtein / longer length >= 0.9, on normalised texts (characters).
+    """Equal, or 1 - levenshtein / longer length >= GOV-07's similarity, on normalised texts.
 
     Cheap exact bounds first: the length difference and the character-multiset
     difference are both lower bounds of the edit distance.
@@ -479,14 +503,16 @@ def _near_identical(x: str, y: str, bag_x=None, bag_y=None) -> bool:
     if x == y:
         return True
     longer = max(len(x), len(y))
-    limit = longer // 10 + 1
+    limit = int((1 - Decimal(str(MIN_SIMILARITY))) * longer) + 1
     if abs(len(x) - len(y)) > limit:
         return False
     if bag_x is not None:
         bx, by = bag_x(), bag_y()
         if sum((bx - by).values()) > limit or sum((by - bx).values()) > limit:
             return False
-    return 1 - _levenshtein(x, y, limit=limit) / longer >= 0.9
+    # in decimals, as the warehouse compares: distance <= (1 - similarity) * longer
+    distance = _levenshtein(x, y, limit=limit)
+    return Decimal(distance) <= (1 - Decimal(str(MIN_SIMILARITY))) * longer
 
 
 def _levenshtein(x: str, y: str, limit: int) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from generator.config import DAY, Timeline
-from generator.crm import TIER_DIAMOND, World, person_name
+from generator.crm import T_CLINIC, T_OUTPATIENT, TIER_DIAMOND, World, person_name
 from generator.orders import (
     COMPLETED,
     PAID,
@@ -33,7 +33,9 @@ from generator.reference import (
     FEE_MISSING_MANDATORY,
     FEE_TEMPLATES,
     INJECTABLE_PROCS,
+    P01,
     P02,
+    P03,
     P05,
     P07,
     PROCEDURES,
@@ -44,11 +46,18 @@ from generator.registry import extra_product, unregistered_number
 from generator.reviews import T06, T07, T09, ReviewBatch, batch, reviewable, texts_for
 from generator.texts import burst_variants, normalise, review_texts
 from generator.util import salt_for, splitmix64, uuid_strings
+from quality.rules import parameter
+
+REVIEW_WINDOW_DAYS = parameter("GOV-06", "review_window_days")
+BURST_MIN_REVIEWS = parameter("GOV-07", "burst_min_reviews")
+SHARED_IP_MIN_USERS = parameter("GOV-07", "shared_ip_min_users")
+REPLY_WITHIN_S = parameter("GOV-09", "reply_within_hours") * 3600
+FEE_TOLERANCE_CENTS = round(parameter("GOV-08", "fee_tolerance_yuan") * 100)
 
 RULE_BIT = {rule: 1 << int(rule[-2:]) for rule in ("GOV-02", "GOV-03", "GOV-04", "GOV-05",
-                                                      "GOV-08")}
-B02, B03, B04, B05, B08 = (RULE_BIT[r] for r in ("GOV-02", "GOV-03", "GOV-04", "GOV-05",
-                                                 "GOV-08"))
+                                                      "GOV-08", "GOV-14")}
+B02, B03, B04, B05, B08, B14 = (RULE_BIT[r] for r in ("GOV-02", "GOV-03", "GOV-04", "GOV-05",
+                                                      "GOV-08", "GOV-14"))
 PROC_CATEGORY = np.array([p.category for p in PROCEDURES])
 PROC_DEPT = np.array([p.dept for p in PROCEDURES])
 
@@ -325,7 +334,7 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
     remainder = orders.paid_cents - (
         orders.paid_cents[:, None] * orders.fee_bp // 10_000).sum(axis=1)
     for o in take_orders("fee_items_hidden_fee", B08, lambda o: remainder[o] >= 400):
-        orders.fee_gap[o] = max(101, int(remainder[o] * rng.uniform(0.3, 0.9)))
+        orders.fee_gap[o] = max(FEE_TOLERANCE_CENTS + 1, int(remainder[o] * rng.uniform(0.3, 0.9)))
     mandatory = np.isin(PROC_CATEGORY, list(FEE_MISSING_MANDATORY))
     for o in take_orders("fee_items_missing_mandatory", B08, lambda o: mandatory[proc[o]]):
         tpl = FEE_MISSING_MANDATORY[PROC_CATEGORY[proc[o]]]
@@ -335,6 +344,23 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
             orders.fee_bp[o, slot] = int(rng.uniform(lo, hi) * 10_000)
     for o in take_orders("paid_above_list", B08, lambda o: orders.paid_cents[o] >= 20_000):
         orders.list_cents[o] = int(orders.paid_cents[o] * rng.uniform(0.8, 0.95)) // 100 * 100
+
+    # GOV-14: a procedure above the grade the clinic's type may perform (超范围执业), booked as
+    # one of the same department without a product, so that no other rule sees it: 双眼皮
+    # (grade 1) done as 吸脂 (grade 2) at a 诊所, 双眼皮 or 吸脂 as 鼻综合 (grade 3, no implant)
+    # at a 门诊部.
+    clinic_type = world.clinics.clinic_type[orders.clinic]
+    for o in take_orders("grade_above_clinic_cap", B14,
+                         lambda o: (clinic_type[o] == T_CLINIC) & (proc[o] == P01),
+                         k=max(1, k_order // 2)):
+        orders.proc[o] = P03
+    above_outpatient = take_orders(
+        "grade_above_clinic_cap", B14,
+        lambda o: (clinic_type[o] == T_OUTPATIENT) & np.isin(proc[o], (P01, P03))
+        & (orders.product[o] < 0),
+        k=max(1, k_order // 2))
+    orders.proc[above_outpatient] = P02
+    inj.counts["grade_above_clinic_cap"] = int(np.sum((inj.order_direct & B14) > 0))
 
     for kinds in (inj.clinics, inj.doctors):
         for kind in sorted(set(kinds.values())):
@@ -458,17 +484,19 @@ def inject_reviews(rng, cfg, tl: Timeline, world: World, orders: Orders, users: 
     add_real("written_before_completion", T06, chosen,
              _between(rng, np.maximum(done[chosen] - 2 * DAY, orders.t[chosen, PAID] + 3600),
                       done[chosen] - 60))
-    # GOV-06: written more than 90 days after completion.
-    chosen = pool.take(within(92), k06)
-    add_real("written_after_90_days", T06, chosen,
-             _between(rng, done[chosen] + 91 * DAY, np.minimum(done[chosen] + 150 * DAY, end)))
+    # GOV-06: written a day or more after the review window closed.
+    chosen = pool.take(within(REVIEW_WINDOW_DAYS + 2), k06)
+    add_real("written_after_review_window", T06, chosen,
+             _between(rng, done[chosen] + (REVIEW_WINDOW_DAYS + 1) * DAY,
+                      np.minimum(done[chosen] + (REVIEW_WINDOW_DAYS + 60) * DAY, end)))
     # GOV-06: no receipt uploaded.
     chosen = pool.take(within(2), k06)
     add_real("no_receipt", T06, chosen,
              _between(rng, done[chosen] + DAY, np.minimum(done[chosen] + 20 * DAY, end)),
              receipt=np.zeros(len(chosen), np.int64))
 
-    # GOV-07 near-identical bursts: 5..7 reviews at one clinic within a few hours,
+    # GOV-07 near-identical bursts: the rule's minimum to two more reviews at one clinic within
+    # a few hours (well inside the burst window),
     # half by real buyers of the clinic where possible, the rest by fresh accounts.
     per_clinic = np.bincount(orders.clinic[candidates], minlength=clinics.n)
     busy = np.flatnonzero(ok_clinic & (per_clinic >= 1))
@@ -480,7 +508,7 @@ def inject_reviews(rng, cfg, tl: Timeline, world: World, orders: Orders, users: 
     real_rows: list[tuple[int, int, str]] = []  # (order, created, text)
     fake_rows: list[tuple[int, int, str]] = []  # (clinic, created, text)
     for c, base in zip(burst_clinics, bases, strict=True):
-        size = int(rng.integers(5, 8))
+        size = int(rng.integers(BURST_MIN_REVIEWS, BURST_MIN_REVIEWS + 3))
         t0 = int(rng.integers(tl.start * DAY + 40 * DAY, end - 2 * DAY))
         times = np.sort(t0 + rng.integers(0, 5 * 3600, size))
         texts = burst_variants(base, size, rng)
@@ -498,13 +526,14 @@ def inject_reviews(rng, cfg, tl: Timeline, world: World, orders: Orders, users: 
         rng, world, fakes, [r[1] for r in fake_rows], T06 | T07, "near_identical_burst",
         clinic=[r[0] for r in fake_rows], texts=[r[2] for r in fake_rows]))
 
-    # GOV-07 shared IP: 3..4 different users, one IP (and device), one clinic, within 3 days.
+    # GOV-07 shared IP: the rule's minimum or one more different users, one IP (and device),
+    # one clinic, within 3 days (inside the shared-IP window).
     extra_ips: list[str] = []
     extra_devices: list[str] = []
     ip_salt = salt_for(cfg.seed, "shared-ip")
     real_rows, fake_rows = [], []
     for g, c in enumerate(_spread(rng, busy, per_kind(rate, cfg.reviews, 2 * 3.5))):
-        size = int(rng.integers(3, 5))
+        size = int(rng.integers(SHARED_IP_MIN_USERS, SHARED_IP_MIN_USERS + 2))
         t0 = int(rng.integers(tl.start * DAY + 40 * DAY, end - 4 * DAY))
         times = np.sort(t0 + rng.integers(0, 3 * DAY, size))
         h = splitmix64(np.array([g], dtype=np.uint64), ip_salt)
@@ -531,15 +560,15 @@ def inject_reviews(rng, cfg, tl: Timeline, world: World, orders: Orders, users: 
         rng, world, fakes, [r[1] for r in fake_rows], T06 | T07, "shared_ip_group",
         clinic=[r[0] for r in fake_rows], ip=shared, device=shared))
 
-    # GOV-09: complaints answered after 48 hours, and complaints never answered
-    # (created more than 48 hours before the end of the run date).
+    # GOV-09: complaints answered after the deadline, and complaints never answered
+    # (created more than the deadline before the end of the run date).
     k09 = per_kind(rate, cfg.reviews, 8, minimum=3)
     chosen = pool.take(within(8), k09)
     created = _between(rng, done[chosen] + DAY,
                        np.minimum(done[chosen] + 20 * DAY, end - 6 * DAY))
-    reply = created + rng.integers(49 * 3600, 120 * 3600, len(chosen))
-    _complaints(rng, add_real, chosen, created, "reply_after_48h", reply=reply)
-    last = min(end, tl.end - 48 * 3600) - 3600
+    reply = created + rng.integers(REPLY_WITHIN_S + 3600, REPLY_WITHIN_S + 72 * 3600, len(chosen))
+    _complaints(rng, add_real, chosen, created, "reply_after_deadline", reply=reply)
+    last = min(end, tl.end - REPLY_WITHIN_S) - 3600
     chosen = pool.take(lambda o: done[o] + 2 * DAY < last, k09)
     created = _between(rng, done[chosen] + DAY, np.minimum(done[chosen] + 30 * DAY, last))
     _complaints(rng, add_real, chosen, created, "no_reply")
@@ -622,7 +651,7 @@ def _free_texts(rng, world: World, clinic: np.ndarray) -> pl.Series:
 
 def _burst_texts(rng, world: World, clinics: np.ndarray) -> list[str]:
     """One glowing text per burst, long enough (>= 40 letters) that a one-character edit
-    stays near-identical under any reading of the 0.9 similarity bar."""
+    stays near-identical under any reading of GOV-07's similarity bar."""
     tries = 4
     drafts = _free_texts(rng, world, np.repeat(clinics, tries)).to_list()
     out = []

@@ -11,17 +11,10 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from quality.rules import RULE_BY_ID
+from quality.rules import RULE_BY_ID, parameter
 
-# GOV-10 patterns: a mainland mobile number, an IPv4 address, a UUID-form device id.
-PHONE_PATTERN = r"(?:^|[^0-9])1[3-9][0-9]{9}(?:[^0-9]|$)"
-IPV4_PATTERN = r"(?:^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:[^0-9.]|$)"
-DEVICE_ID_PATTERN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-PERSONAL_DATA_PATTERNS = {
-    "phone": PHONE_PATTERN,
-    "ipv4": IPV4_PATTERN,
-    "device_id": DEVICE_ID_PATTERN,
-}
+# GOV-10: a mainland mobile number, an IPv4 address, a UUID-form device id.
+PERSONAL_DATA_PATTERNS = dict(parameter("GOV-10", "patterns"))
 
 
 def _meta(rule_id: str, **extra) -> dict:
@@ -51,6 +44,7 @@ def build_order_compliance_suite() -> gx.ExpectationSuite:
             _must_be_true("practitioner_in_scope", "GOV-04", "practitioner_reason"),
             _must_be_true("product_registered", "GOV-05", "product_reason"),
             _must_be_true("price_transparent", "GOV-08", "price_reason"),
+            _must_be_true("grade_within_level", "GOV-14", "grade_reason"),
         ],
     )
 
@@ -72,7 +66,7 @@ def build_review_verification_suite() -> gx.ExpectationSuite:
 def build_complaint_response_suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(
         name="int_complaint_response",
-        expectations=[_must_be_true("replied_within_48h", "GOV-09", "reply_reason")],
+        expectations=[_must_be_true("replied_in_time", "GOV-09", "reply_reason")],
     )
 
 
@@ -92,7 +86,7 @@ def build_personal_data_suite(table: str, text_columns: list[str]) -> gx.Expecta
     )
 
 
-def build_table_integrity_suite(hours_after_run_end_allowed: float = 0.0) -> gx.ExpectationSuite:
+def build_table_integrity_suite() -> gx.ExpectationSuite:
     """GOV-11 on one profile row per published or fact table (computed in DuckDB)."""
     return gx.ExpectationSuite(
         name="table_integrity",
@@ -104,11 +98,13 @@ def build_table_integrity_suite(hours_after_run_end_allowed: float = 0.0) -> gx.
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="hours_after_run_end",
-                max_value=hours_after_run_end_allowed,
+                max_value=parameter("GOV-11", "hours_after_run_end_allowed"),
                 meta=_meta("GOV-11", detail="timestamp after the end of the run date"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
-                column="min_amount", min_value=0, meta=_meta("GOV-11", detail="negative amount")
+                column="min_amount",
+                min_value=parameter("GOV-11", "min_amount"),
+                meta=_meta("GOV-11", detail="negative amount"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="unresolved_references",
@@ -129,15 +125,24 @@ def build_feed_freshness_suite() -> gx.ExpectationSuite:
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="days_behind",
-                max_value=2,
-                meta=_meta("GOV-12", detail="newest complete partition older than 2 days"),
+                max_value=parameter("GOV-12", "max_days_behind"),
+                meta=_meta(
+                    "GOV-12",
+                    detail=f"newest complete partition older than "
+                    f"{parameter('GOV-12', 'max_days_behind')} days",
+                ),
             ),
-            # volume_ratio is NULL while fewer than 7 earlier partitions exist: not judged.
+            # volume_ratio is NULL while too few earlier partitions exist: not judged.
             gxe.ExpectColumnValuesToBeBetween(
                 column="volume_ratio",
-                min_value=0.5,
-                max_value=2.0,
-                meta=_meta("GOV-12", detail="newest orders partition volume outside 50%..200%"),
+                min_value=parameter("GOV-12", "volume_ratio_min"),
+                max_value=parameter("GOV-12", "volume_ratio_max"),
+                meta=_meta(
+                    "GOV-12",
+                    detail=f"newest orders partition volume outside "
+                    f"{parameter('GOV-12', 'volume_ratio_min'):.0%}.."
+                    f"{parameter('GOV-12', 'volume_ratio_max'):.0%}",
+                ),
             ),
         ],
     )
@@ -149,8 +154,12 @@ def build_persona_segments_suite() -> gx.ExpectationSuite:
         expectations=[
             gxe.ExpectColumnValuesToBeBetween(
                 column="buyers",
-                min_value=10,
-                meta=_meta("GOV-13", detail="persona cell with fewer than 10 buyers"),
+                min_value=parameter("GOV-13", "min_buyers"),
+                meta=_meta(
+                    "GOV-13",
+                    detail=f"persona cell with fewer than "
+                    f"{parameter('GOV-13', 'min_buyers')} buyers",
+                ),
             )
         ],
     )

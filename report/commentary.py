@@ -11,7 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from report.data import ReportData
-from report.fmt import num
+from report.fmt import REPLY_HOURS, num
 
 
 class _Writer:
@@ -303,9 +303,11 @@ def compliance(d: ReportData) -> list[Markup]:
                   w.F("comp.scope_rate_national"), "），使用未注册产品或缺少设备序列号的订单率为",
                   w.F("comp.product_rate"), "（全国", w.F("comp.product_rate_national"),
                   "），服务时许可无效的订单率为", w.F("comp.licence_service_rate"),
-                  "，价格不透明订单率为", w.F("comp.price_rate"), "。"))
-    reply = (_p("投诉", w.F("comp.complaints"), "条，四十八小时内回复率为", w.F("comp.reply_rate"),
-                "（全国", w.F("comp.reply_rate_national"), "）")
+                  "，价格不透明订单率为", w.F("comp.price_rate"),
+                  "，超出机构级别开展手术（分级管理）的订单率为", w.F("comp.grade_rate"), "（全国",
+                  w.F("comp.grade_rate_national"), "）。"))
+    reply = (_p("投诉", w.F("comp.complaints"), f"条，{REPLY_HOURS}小时内回复率为",
+                w.F("comp.reply_rate"), "（全国", w.F("comp.reply_rate_national"), "）")
              if w.v("comp.complaints") else _p("本期无投诉记录"))
     out.append(_p("评价与投诉方面，评价真实性核验通过率为", w.F("comp.review_rate"), "（全国",
                   w.F("comp.review_rate_national"), "），共有", w.F("comp.excluded_reviews"),

@@ -23,10 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from report.fmt import CHANNELS, SPRING_FESTIVAL, format_value
-
-# GOV-13: no published or printed cell about buyers describes fewer than this many buyers.
-MIN_CELL_BUYERS = 10
+from report.fmt import CHANNELS, MIN_CELL_BUYERS, REPLY_HOURS, SPRING_FESTIVAL, format_value
 
 
 class ReportError(Exception):
@@ -899,6 +896,7 @@ class ReportData:
             "product": (("GOV-05",), "未注册产品/缺设备序列号订单率"),
             "licence_service": (("GOV-02",), "服务时许可无效订单率"),
             "price": (("GOV-08",), "价格不透明订单率"),
+            "grade": (("GOV-14",), "超出机构级别的手术订单率（分级管理）"),
         }
         for key, (rules, label) in rates.items():
             self.fact(f"comp.{key}_rate", label, "pct", order_rate(rules, city_c), f"{GF}, {CS}")
@@ -937,8 +935,9 @@ class ReportData:
 
         self.fact("comp.complaints", "投诉数", "count",
                   f"select sum(complaint_count) from {CS} where city = $city", CS)
-        self.fact("comp.reply_rate", "投诉48小时回复率", "pct", reply(city_and), CS)
-        self.fact("comp.reply_rate_national", "全国投诉48小时回复率", "pct", reply(""), CS)
+        label = f"投诉{REPLY_HOURS}小时回复率"
+        self.fact("comp.reply_rate", label, "pct", reply(city_and), CS)
+        self.fact("comp.reply_rate_national", f"全国{label}", "pct", reply(""), CS)
         self.rule_counts = self.frame(
             f"""
             with city as (

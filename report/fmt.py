@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from quality.rules import parameter
+
 CATEGORY = {
     "surgical": "手术类",
     "injectable": "注射类",
@@ -38,6 +40,10 @@ AGE_BAND = {b: (f"{b}岁" if b not in ("unknown", "merged") else b) for b in AGE
 AGE_BAND.update({"<20": "20岁以下", "50+": "50岁及以上", "unknown": "未知", "merged": "合并小样本"})
 TIER = {"none": "普通", "selected": "严选", "diamond": "美钻"}
 QUARTER = {1: "一季度", 2: "二季度", 3: "三季度", 4: "四季度"}
+# the rule catalogue's numbers, as the report prints them (quality/rules.py)
+REPLY_HOURS = parameter("GOV-09", "reply_within_hours")
+# GOV-13: no published or printed cell about buyers describes fewer than this many buyers.
+MIN_CELL_BUYERS = parameter("GOV-13", "min_buyers")
 RULE = {
     "GOV-01": "机构执业许可核验",
     "GOV-02": "服务时许可有效",
@@ -47,11 +53,12 @@ RULE = {
     "GOV-06": "评价真实性核验",
     "GOV-07": "刷评识别",
     "GOV-08": "价格透明",
-    "GOV-09": "投诉48小时内回复",
+    "GOV-09": f"投诉{REPLY_HOURS}小时内回复",
     "GOV-10": "个人信息不出库",
     "GOV-11": "发布数据完整性",
     "GOV-12": "数据新鲜度与量级",
     "GOV-13": "画像小样本抑制",
+    "GOV-14": "手术分级不超机构级别",
 }
 
 # Spring Festival (正月初一), for the travel peak-season analysis.

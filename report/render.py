@@ -14,12 +14,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from report import charts, commentary
-from report.data import MIN_CELL_BUYERS, ReportData, ReportError, report_stem
+from report.data import ReportData, ReportError, report_stem
 from report.fmt import (
     AGE_BAND,
     CATEGORY,
     CHANNEL,
+    MIN_CELL_BUYERS,
     QUARTER,
+    REPLY_HOURS,
     RULE,
     SPEND_TIER,
     TIER,
@@ -94,7 +96,7 @@ def _compliance_rows(d: ReportData) -> tuple[list, list]:
     passing = [
         ("执业许可核验通过率", rate("comp.licence_rate"), rate("comp.licence_rate_national")),
         ("评价真实性核验通过率", rate("comp.review_rate"), rate("comp.review_rate_national")),
-        ("投诉48小时回复率", rate("comp.reply_rate"), rate("comp.reply_rate_national")),
+        (f"投诉{REPLY_HOURS}小时回复率", rate("comp.reply_rate"), rate("comp.reply_rate_national")),
     ]
     problems = [
         ("超范围执业订单率", rate("comp.scope_rate"), rate("comp.scope_rate_national")),
@@ -102,6 +104,7 @@ def _compliance_rows(d: ReportData) -> tuple[list, list]:
         ("服务时许可无效订单率", rate("comp.licence_service_rate"),
          rate("comp.licence_service_rate_national")),
         ("价格不透明订单率", rate("comp.price_rate"), rate("comp.price_rate_national")),
+        ("超出机构级别的手术订单率", rate("comp.grade_rate"), rate("comp.grade_rate_national")),
     ]
     return passing, problems
 
@@ -149,6 +152,7 @@ def render_html(d: ReportData, generated_on: date) -> str:
         fig=_figures(d),
         css=Markup(css),
         min_cell=MIN_CELL_BUYERS,
+        reply_hours=REPLY_HOURS,
         passing=passing,
         problems=problems,
     )

@@ -23,7 +23,7 @@ from dagster_dbt import (
 from ingestion import faults
 from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
-from orchestration.transform.project import ensure_manifest, yimei_dbt_project
+from orchestration.transform.project import dbt_args, ensure_manifest, yimei_dbt_project
 
 ensure_manifest()
 
@@ -58,10 +58,10 @@ class DbtBuildConfig(dg.Config):
 
 
 def build_args(full_refresh: bool = False) -> list[str]:
-    # No --vars: the run date reaches dbt as YIMEI_AS_OF (macros/as_of_date.sql), so a new
+    # The run date reaches dbt as YIMEI_AS_OF (macros/as_of_date.sql), not in --vars, so a new
     # day keeps dbt's partial parse. dbt's unit tests check the SQL, not the data: they run
-    # with the test suite (tests/transform), not in every production build.
-    args = ["build", "--exclude-resource-type", "unit_test"]
+    # with the test suite (tests/transform/test_unit_tests.py), not in every production build.
+    args = dbt_args("build", "--exclude-resource-type", "unit_test")
     return [*args, "--full-refresh"] if full_refresh else args
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtProject
 
 from ingestion.settings import DBT_PROJECT_DIR
+from quality.rules import rule_parameters
 
 # dagster-dbt runs the `dbt` found on PATH. dbt is installed beside this interpreter
 # (`.venv/bin`), which is not on PATH when `.venv/bin/yimei` is called directly.
@@ -16,7 +19,25 @@ _interpreter_bin = str(Path(sys.executable).parent)
 if _interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _interpreter_bin + os.pathsep + os.environ.get("PATH", "")
 
-yimei_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+def project_vars(**extra: Any) -> dict[str, Any]:
+    """dbt's vars: every rule's parameters from the catalogue (quality/rules.py), read in SQL
+    through the ``rule_parameter`` macro. They are the same on every run, so dbt keeps its
+    partial parse; the run date travels as YIMEI_AS_OF for the same reason."""
+    return {"rule_parameters": rule_parameters(), **extra}
+
+
+def dbt_args(command: str, *args: str, **extra_vars: Any) -> list[str]:
+    """The one place that builds a dbt command line: the pipeline, the parse on load, the
+    tests and the SQL linter (``python -m orchestration.transform.project``) go through it."""
+    return [command, *args, "--vars", json.dumps(project_vars(**extra_vars), sort_keys=True)]
+
+
+yimei_dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    prepare_project_cli_args=dbt_args("parse", "--quiet"),
+)
 
 
 def ensure_manifest() -> None:
@@ -36,3 +57,18 @@ def ensure_manifest() -> None:
     newest = max(p.stat().st_mtime for p in sources)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         yimei_dbt_project.preparer.prepare(yimei_dbt_project)
+
+
+def sqlfluff_config() -> str:
+    """sqlfluff's dbt templater gets dbt's vars from its ``context`` section; nested values
+    travel as JSON text, which the ``rule_parameter`` macro decodes."""
+    lines = ["[sqlfluff:templater:dbt:context]"]
+    lines += [
+        f"{name} = {json.dumps(value, ensure_ascii=False)}"
+        for name, value in project_vars().items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(sqlfluff_config(), end="")

@@ -19,6 +19,7 @@ dagster-dbt turns the asset subset into a dbt ``--select``, so dbt builds and te
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ import dagster as dg
 
 from ingestion.contract import FEEDS
 from ingestion.settings import DBT_PROJECT_DIR
+from quality.rules import rule_parameters
 
 # dbt tag of the models whose result depends on the run date (they call as_of_date()). This
 # module does not load the dbt assets: `yimei run` with nothing new reads its tags only.
@@ -39,8 +41,8 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
 
 
 def project_fingerprint() -> str:
-    """Changes when any file dbt builds from changes."""
-    digest = hashlib.sha256()
+    """Changes when any file dbt builds from, or a rule parameter it receives, changes."""
+    digest = hashlib.sha256(json.dumps(rule_parameters(), sort_keys=True).encode())
     paths = [DBT_PROJECT_DIR / name for name in PROJECT_FILES]
     for folder in PROJECT_INPUTS:
         paths += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())

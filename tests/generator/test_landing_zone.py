@@ -273,7 +273,7 @@ def test_manifest_lists_every_injection(landing):
     _, manifest = landing
     kinds = {rule: {k for v in truth["kinds"].values() for k in v.split(",")}
              for rule, truth in manifest["violations"].items()}
-    assert sorted(kinds) == [f"GOV-0{i}" for i in range(1, 10)]
+    assert sorted(kinds) == [*(f"GOV-0{i}" for i in range(1, 10)), "GOV-14"]
     assert kinds["GOV-01"] == {"licence_not_in_registry", "registry_name_mismatch",
                                "registry_city_mismatch"}
     assert {"licence_not_in_registry", "licence_status_not_normal",
@@ -284,11 +284,13 @@ def test_manifest_lists_every_injection(landing):
     assert {"product_missing", "product_not_in_registry", "product_wrong_category",
             "product_cancelled", "product_expired", "device_serial_missing"} <= kinds["GOV-05"]
     assert {"order_unknown", "order_of_other_user", "order_not_completed",
-            "written_before_completion", "written_after_90_days", "no_receipt"} <= kinds["GOV-06"]
+            "written_before_completion", "written_after_review_window",
+            "no_receipt"} <= kinds["GOV-06"]
     assert kinds["GOV-07"] >= {"near_identical_group", "shared_ip_group"}
     assert {"fee_items_sum_mismatch", "mandatory_fee_item_missing",
             "paid_above_list_price"} <= kinds["GOV-08"]
-    assert kinds["GOV-09"] == {"reply_after_48h", "no_reply"}
+    assert kinds["GOV-09"] == {"reply_after_deadline", "no_reply"}
+    assert kinds["GOV-14"] == {"grade_above_clinic_cap"}
     for rule, truth in manifest["violations"].items():
         assert truth["entity_ids"] == sorted(truth["entity_ids"]) == sorted(truth["kinds"])
         assert truth["entity_type"] == {"GOV-01": "clinic", "GOV-06": "review",

@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from ingestion.settings import DBT_PROJECT_DIR
+from orchestration.transform.project import dbt_args
 from quality.published import BOOKKEEPING_COLUMNS
 
 # Every model compared between builds, with the columns that identify a row.
@@ -31,14 +33,17 @@ MODEL_KEYS = {
 }
 
 
-def run_dbt(data_dir: Path, target_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` on the project, against `data_dir`/warehouse.duckdb; artifacts and logs go
-    to `target_dir`, so the project's own target/ (read by Dagster) is left alone."""
+def run_dbt(
+    data_dir: Path, target_dir: Path, command: str, *args: str, **extra_vars: Any
+) -> subprocess.CompletedProcess:
+    """`dbt <command> <args>` on the project, against `data_dir`/warehouse.duckdb, with the
+    pipeline's vars (the rule parameters) plus ``extra_vars``; artifacts and logs go to
+    `target_dir`, so the project's own target/ (read by Dagster) is left alone."""
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "YIMEI_DATA_DIR": str(data_dir)}
-    command = [
+    command_line = [
         str(dbt),
-        *args,
+        *dbt_args(command, *args, **extra_vars),
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -49,9 +54,11 @@ def run_dbt(data_dir: Path, target_dir: Path, *args: str) -> subprocess.Complete
         str(target_dir / "logs"),
     ]
     result = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900
+        command_line, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900
     )
-    assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout[-6000:]}{result.stderr}"
+    assert result.returncode == 0, (
+        f"{command} {' '.join(args)}\n{result.stdout[-6000:]}{result.stderr}"
+    )
     return result
 
 

@@ -32,7 +32,8 @@ def docs(published, tmp_path_factory) -> dict:
     run_dbt(
         published["data_dir"],
         target,
-        *("docs", "generate", "--static", "--vars", '{"as_of": "2026-11-23"}'),
+        *("docs", "generate", "--static"),
+        as_of="2026-11-23",
     )
     return {
         "target": target,

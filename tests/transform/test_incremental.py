@@ -65,7 +65,7 @@ def _ingest(landing: Path, data_dir: Path, run_id: str) -> None:
 
 
 def _build(data_dir: Path, target: Path, as_of: date, *flags: str) -> None:
-    run_dbt(data_dir, target, "build", "--vars", json.dumps({"as_of": as_of.isoformat()}), *flags)
+    run_dbt(data_dir, target, "build", *flags, as_of=as_of.isoformat())
 
 
 def _validate(data_dir: Path, run_id: str) -> SimpleNamespace:

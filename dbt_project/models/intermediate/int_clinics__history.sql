@@ -16,6 +16,7 @@ crm_rows as (
         license_no,
         clinic_name,
         city,
+        clinic_type,
         tier,
         platform_status,
         cast(updated_at as date) as updated_on,
@@ -31,7 +32,7 @@ versions as (
     {{ snapshot_versions(
         'crm_rows',
         key='clinic_id',
-        tracked_columns=['license_no', 'clinic_name', 'city', 'tier', 'platform_status'],
+        tracked_columns=['license_no', 'clinic_name', 'city', 'clinic_type', 'tier', 'platform_status'],
         changed_on='updated_on',
         row_order='updated_at desc nulls last, snapshot_row_number desc'
     ) }}
@@ -46,6 +47,8 @@ final as (
         license_no,
         clinic_name,
         city,
+        -- its level: GOV-14 caps the procedure grade by the type in force on the completion date
+        clinic_type,
         tier,
         platform_status,
         changed_on as updated_on,

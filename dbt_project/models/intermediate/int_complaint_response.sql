@@ -17,6 +17,8 @@
     replaces the complaints it writes: the post-hooks remove one withdrawn (or no longer a
     complaint) from a month left without any, and the old row of one moved to another month. -#}
 
+{%- set reply_within_hours = rule_parameter('GOV-09', 'reply_within_hours') -%}
+
 with
 
 {% if is_incremental() %}
@@ -29,7 +31,7 @@ months_to_judge as (
 
     select created_month from {{ this }}
     where merchant_reply_at is null
-        and (replied_within_48h is null or reply_deadline >= {{ end_of_as_of_date() }})
+        and (replied_in_time is null or reply_deadline >= {{ end_of_as_of_date() }})
 
 ),
 
@@ -52,8 +54,8 @@ complaints as (
         complaint_type,
         created_at,
         merchant_reply_at,
-        {{ dbt.dateadd('hour', 48, 'created_at') }} as reply_deadline,
-        -- minutes, so that a reply 48 h 30 min later reads 48.5 hours
+        {{ dbt.dateadd('hour', reply_within_hours, 'created_at') }} as reply_deadline,
+        -- minutes, so that a reply 30 minutes past a whole hour reads x.5 hours
         {{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }}
         / 60.0 as hours_to_reply,
         created_month
@@ -71,22 +73,38 @@ judged as (
         created_at,
         merchant_reply_at,
         reply_deadline,
-        -- null while a complaint without reply is still inside its 48 hours at the end of the run date
+        hours_to_reply,
+        -- GOV-09, decided once; null while a complaint without reply is still in time at the end
+        -- of the run date (neither a finding nor a reply in time)
         case
             when merchant_reply_at is not null then merchant_reply_at <= reply_deadline
             when reply_deadline < {{ end_of_as_of_date() }} then false
-        end as replied_within_48h,
-        -- GOV-09; null = passes (replied in time, or still in time)
-        case
-            when merchant_reply_at > reply_deadline
-                then 'replied ' || cast(round(hours_to_reply, 1) as varchar) || ' hours after the complaint'
-            when merchant_reply_at is null and reply_deadline < {{ end_of_as_of_date() }}
-                then 'no reply within 48 hours'
-        end as reply_reason,
-        {{ built_at() }} as built_at,
+        end as replied_in_time,
         created_month
     from complaints
 
+),
+
+explained as (
+
+    select
+        review_id,
+        clinic_id,
+        complaint_type,
+        created_at,
+        merchant_reply_at,
+        reply_deadline,
+        replied_in_time,
+        case
+            when not replied_in_time and merchant_reply_at is not null
+                then 'replied ' || cast(round(hours_to_reply, 1) as varchar) || ' hours after the complaint'
+            when not replied_in_time
+                then 'no reply within {{ reply_within_hours }} hours'
+        end as reply_reason,
+        {{ built_at() }} as built_at,
+        created_month
+    from judged
+
 )
 
-select * from judged
+select * from explained

@@ -123,6 +123,9 @@ order_context as (
         orders.fee_items_json,
         clinic_history.clinic_id is not null as clinic_listed,
         clinic_history.license_no,
+        clinic_history.clinic_type,
+        -- GOV-14: the grade the clinic's type may perform (医疗美容项目分级管理)
+        {{ grade_cap('clinic_history.clinic_type') }} as grade_cap,
         institution_history.license_no is not null as licence_registered,
         institution_history.licence_status,
         institution_history.status_updated_on as licence_status_updated_on,
@@ -148,6 +151,7 @@ order_context as (
             and practitioner_history.chief_specialty = orders.department,
             false
         ) as practice_permits_department,
+        procedures.grade as procedure_grade,
         procedures.required_product_category,
         procedures.accepts_optional_product,
         procedures.requires_device_serial,
@@ -335,14 +339,26 @@ reasons as (
         -- GOV-08 price transparency
         case
             when not fee_items_are_numbers then 'fee_items is not a JSON object of numbers'
-            when abs(fee_items_total - paid_amount) > 1.00
+            when abs(fee_items_total - paid_amount) > {{ rule_parameter('GOV-08', 'fee_tolerance_yuan') }}
                 then 'fee items sum to ' || cast(fee_items_total as varchar)
                     || ', paid ' || cast(paid_amount as varchar)
             when len(missing_fee_items) > 0
                 then 'missing mandatory fee items: ' || array_to_string(missing_fee_items, ', ')
             when paid_amount > list_price
                 then 'paid ' || cast(paid_amount as varchar) || ' exceeds list price ' || cast(list_price as varchar)
-        end as price_reason
+        end as price_reason,
+
+        -- GOV-14 procedure grade within the clinic type's level; ungraded procedures never fail,
+        -- a clinic missing from the CRM at completion is GOV-02's finding
+        case
+            when procedure_grade is null or not clinic_listed then null
+            when grade_cap is null
+                then procedure_code || ' grade ' || cast(procedure_grade as varchar)
+                    || ': no grade cap for clinic type ' || coalesce(clinic_type, '(none)')
+            when procedure_grade > grade_cap
+                then procedure_code || ' grade ' || cast(procedure_grade as varchar) || ' above '
+                    || clinic_type || ' cap ' || cast(grade_cap as varchar)
+        end as grade_reason
 
     from fee_items_totalled
 
@@ -371,13 +387,16 @@ final as (
         product_reason,
         price_reason is null as price_transparent,
         price_reason,
-        -- the one definition of an order finding: fails any of GOV-02..05 or GOV-08
+        grade_reason is null as grade_within_level,
+        grade_reason,
+        -- the one definition of an order finding: fails any of GOV-02..05, GOV-08 or GOV-14
         (
             licence_reason is null
             and department_reason is null
             and practitioner_reason is null
             and product_reason is null
             and price_reason is null
+            and grade_reason is null
         ) as is_compliant,
         {{ built_at() }} as built_at,
         -- the partition: last, as Spark keeps partition columns

@@ -1,3 +1,5 @@
+{%- set review_window_days = rule_parameter('GOV-06', 'review_window_days') -%}
+{%- set min_receipts = rule_parameter('GOV-06', 'min_receipts') -%}
 {{
     config(
         post_hook="{{ delete_emptied_months(ref('stg_reviews__reviews'), 'created_month') }}",
@@ -75,9 +77,9 @@ verification as (
             when not orders.is_completed then 'order not completed (' || orders.order_status || ')'
             when orders.completed_at is null or reviews.created_at <= orders.completed_at
                 then 'written before the procedure was completed'
-            when reviews.created_at > {{ dbt.dateadd('day', 90, 'orders.completed_at') }}
-                then 'written more than 90 days after completion'
-            when reviews.receipt_count < 1 then 'no receipt attached'
+            when reviews.created_at > {{ dbt.dateadd('day', review_window_days, 'orders.completed_at') }}
+                then 'written more than {{ review_window_days }} days after completion'
+            when reviews.receipt_count < {{ min_receipts }} then 'no receipt attached'
         end as verification_reason
     from reviews
     left join orders

@@ -7,12 +7,24 @@
 
 {#- GOV-07 (docs/rules.md): one row per review, flagged when it belongs to a near-identical-text
     group or a shared-IP group. Pairs are only formed inside one clinic and one time window
-    (24 hours, 7 days), so the work grows with the busiest clinic-day, not with the square of all
-    reviews.
+    (the rule's burst and shared-IP windows), so the work grows with the busiest clinic-day, not
+    with the square of all reviews.
 
-    Incremental a month at a time: a review's flag depends on the reviews of its clinic up to
-    7 days before and after it, so a month the review fact rewrote is judged again together with
-    the months either side of it, each from the reviews of its own and the neighbouring months. -#}
+    Incremental a month at a time: a review's flag depends on the reviews of its clinic up to one
+    window before and after it, so a month the review fact rewrote is judged again together with
+    the months either side of it, each from the reviews of its own and the neighbouring months
+    (which holds while both windows are shorter than a month: checked below). -#}
+
+{%- set burst_min_reviews = rule_parameter('GOV-07', 'burst_min_reviews') -%}
+{%- set burst_window_hours = rule_parameter('GOV-07', 'burst_window_hours') -%}
+{%- set min_similarity = rule_parameter('GOV-07', 'min_similarity') -%}
+{%- set shared_ip_min_users = rule_parameter('GOV-07', 'shared_ip_min_users') -%}
+{%- set shared_ip_window_days = rule_parameter('GOV-07', 'shared_ip_window_days') -%}
+{%- if burst_window_hours > 28 * 24 or shared_ip_window_days > 28 -%}
+    {{ exceptions.raise_compiler_error("GOV-07 windows longer than four weeks need a wider month reach") }}
+{%- endif -%}
+{#- the days after an anchor's own day that a review within the burst window can fall on -#}
+{%- set burst_probe_days = (burst_window_hours / 24) | round(0, 'ceil') | int -%}
 
 with
 
@@ -67,29 +79,26 @@ comparable_texts as (
 
 ),
 
--- a review written within 24 hours after an anchor falls on the anchor's day or the next one:
--- probing both days turns the window into an equi-join on (clinic, day)
+-- a review written within the burst window after an anchor falls on the anchor's day or one of
+-- the next few: probing those days turns the window into an equi-join on (clinic, day)
+probe_day_offsets as (
+
+    {{ integer_rows('day_offset', burst_probe_days) }}
+
+),
+
 anchor_probe_days as (
 
     select
-        review_id as anchor_review_id,
-        clinic_id,
-        created_at as anchor_created_at,
-        text_key as anchor_text_key,
-        text_length as anchor_text_length,
-        created_date as probe_date
+        comparable_texts.review_id as anchor_review_id,
+        comparable_texts.clinic_id,
+        comparable_texts.created_at as anchor_created_at,
+        comparable_texts.text_key as anchor_text_key,
+        comparable_texts.text_length as anchor_text_length,
+        cast({{ dbt.dateadd('day', 'probe_day_offsets.day_offset', 'comparable_texts.created_date') }} as date)
+            as probe_date
     from comparable_texts
-
-    union all
-
-    select
-        review_id as anchor_review_id,
-        clinic_id,
-        created_at as anchor_created_at,
-        text_key as anchor_text_key,
-        text_length as anchor_text_length,
-        cast({{ dbt.dateadd('day', 1, 'created_date') }} as date) as probe_date
-    from comparable_texts
+    cross join probe_day_offsets
 
 ),
 
@@ -107,20 +116,21 @@ text_candidate_pairs as (
             anchors.clinic_id = members.clinic_id
             and anchors.probe_date = members.created_date
             and anchors.anchor_created_at <= members.created_at
-            and {{ dbt.dateadd('hour', 24, 'anchors.anchor_created_at') }} > members.created_at
-            -- the distance is at least the difference in length, so a similarity of 0.9 needs
-            -- the shorter text to be at least 90% of the longer one: skip the rest cheaply
-            and 10 * least(anchors.anchor_text_length, members.text_length)
-            >= 9 * greatest(anchors.anchor_text_length, members.text_length)
+            and {{ dbt.dateadd('hour', burst_window_hours, 'anchors.anchor_created_at') }} > members.created_at
+            -- the distance is at least the difference in length, so a similarity s needs the
+            -- shorter text to be at least s times the longer one: skip the rest cheaply
+            -- (s is a decimal literal: exact on both engines, no rounding decides a borderline pair)
+            and least(anchors.anchor_text_length, members.text_length)
+            >= {{ min_similarity }} * greatest(anchors.anchor_text_length, members.text_length)
 
 ),
 
--- an anchor with fewer than 5 candidates (itself included) cannot make a group:
+-- an anchor with fewer candidates (itself included) than a burst needs cannot make a group:
 -- skip the costly text comparison for it
 promising_pairs as (
 
     select * from text_candidate_pairs
-    qualify count(*) over (partition by anchor_review_id) >= 5
+    qualify count(*) over (partition by anchor_review_id) >= {{ burst_min_reviews }}
 
 ),
 
@@ -130,11 +140,11 @@ near_identical_pairs as (
         anchor_review_id,
         member_review_id
     from promising_pairs
-    -- equal texts, or similarity 1 - distance / longer length >= 0.9, kept in integers
-    -- (distance * 10 <= longer length) so no rounding decides a borderline pair
+    -- equal texts, or similarity 1 - distance / longer length >= s, as
+    -- distance <= (1 - s) * longer length in exact decimals
     where
         anchor_text_key = member_text_key
-        or 10 * {{ char_levenshtein('anchor_text_key', 'member_text_key') }} <= longer_length
+        or {{ char_levenshtein('anchor_text_key', 'member_text_key') }} <= (1 - {{ min_similarity }}) * longer_length
 
 ),
 
@@ -145,7 +155,7 @@ near_identical_groups as (
         count(*) as group_size
     from near_identical_pairs
     group by anchor_review_id
-    having count(*) >= 5
+    having count(*) >= {{ burst_min_reviews }}
 
 ),
 
@@ -173,7 +183,7 @@ shared_ip_pairs as (
             anchors.clinic_id = members.clinic_id
             and anchors.ip_hash = members.ip_hash
             and anchors.created_at <= members.created_at
-            and {{ dbt.dateadd('day', 7, 'anchors.created_at') }} > members.created_at
+            and {{ dbt.dateadd('day', shared_ip_window_days, 'anchors.created_at') }} > members.created_at
 
 ),
 
@@ -184,7 +194,7 @@ shared_ip_groups as (
         count(distinct member_user_id) as distinct_users
     from shared_ip_pairs
     group by anchor_review_id
-    having count(distinct member_user_id) >= 3
+    having count(distinct member_user_id) >= {{ shared_ip_min_users }}
 
 ),
 
@@ -215,9 +225,9 @@ judged as (
                 '; ',
                 'near-identical text: group of '
                 || cast(near_identical_members.near_identical_group_size as varchar)
-                || ' reviews within 24 hours',
+                || ' reviews within {{ burst_window_hours }} hours',
                 'shared IP: ' || cast(shared_ip_members.shared_ip_user_count as varchar)
-                || ' users within 7 days'
+                || ' users within {{ shared_ip_window_days }} days'
             ),
             ''
         ) as manipulation_reason,

@@ -81,6 +81,7 @@ order_findings as (
         count(case when not practitioner_in_scope then 1 end) as gov_04_findings,
         count(case when not product_registered then 1 end) as gov_05_findings,
         count(case when not price_transparent then 1 end) as gov_08_findings,
+        count(case when not grade_within_level then 1 end) as gov_14_findings,
         count(case when not is_compliant then 1 end) as non_compliant_orders,
         count(case when completed_in_last_90_days and not is_compliant then 1 end) as findings_last_90_days
     from judged_orders
@@ -111,9 +112,9 @@ complaint_handling as (
     select
         clinic_id,
         count(*) as complaint_count,
-        -- complaints replied within 48 hours / complaints
-        count(case when replied_within_48h then 1 end) as complaints_replied_within_48h,
-        count(case when reply_reason is not null then 1 end) as gov_09_findings
+        -- complaints replied in time (GOV-09) / complaints
+        count(case when replied_in_time then 1 end) as complaints_replied_in_time,
+        count(case when not replied_in_time then 1 end) as gov_09_findings
     from complaints
     group by clinic_id
 
@@ -156,7 +157,7 @@ joined as (
         review_scores.avg_score_value,
         review_scores.avg_score_overall,
         coalesce(complaint_handling.complaint_count, 0) as complaint_count,
-        cast(complaint_handling.complaints_replied_within_48h as double)
+        cast(complaint_handling.complaints_replied_in_time as double)
         / nullif(complaint_handling.complaint_count, 0) as complaint_reply_rate,
         -- GOV-01 judges active clinics only
         case when clinics.is_active and not licence_checks.licence_verified then 1 else 0 end as gov_01_findings,
@@ -168,6 +169,7 @@ joined as (
         coalesce(review_scores.gov_07_findings, 0) as gov_07_findings,
         coalesce(order_findings.gov_08_findings, 0) as gov_08_findings,
         coalesce(complaint_handling.gov_09_findings, 0) as gov_09_findings,
+        coalesce(order_findings.gov_14_findings, 0) as gov_14_findings,
         coalesce(order_findings.non_compliant_orders, 0) as non_compliant_orders,
         coalesce(order_findings.findings_last_90_days, 0) as findings_last_90_days,
         coalesce(doctor_profile.doctor_count, 0) as doctor_count,
@@ -209,7 +211,7 @@ scored as (
         ) as meets_diamond_bar,
         -- trust score 0..100, the only definition:
         --   30 x licence verified (GOV-01)
-        -- + 25 x (1 - share of completed orders failing any of GOV-02..05, GOV-08; 0 when no orders)
+        -- + 25 x (1 - share of completed orders failing any of GOV-02..05, 08, 14; 0 when no orders)
         -- + 25 x average verified score / 5 (0 when no verified reviews)
         -- + 20 x complaint reply rate (1 when no complaints)
         round(

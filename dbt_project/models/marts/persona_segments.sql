@@ -1,4 +1,4 @@
-{%- set min_buyers = var('persona_min_cell_buyers') -%}
+{%- set min_buyers = rule_parameter('GOV-13', 'min_buyers') -%}
 
 with
 
