@@ -352,13 +352,13 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
     clinic_type = world.clinics.clinic_type[orders.clinic]
     for o in take_orders("grade_above_clinic_cap", B14,
                          lambda o: (clinic_type[o] == T_CLINIC) & (proc[o] == P01),
-                         k=max(1, k_order // 2)):
+                         k=(k_order + 1) // 2):
         orders.proc[o] = P03
     above_outpatient = take_orders(
         "grade_above_clinic_cap", B14,
         lambda o: (clinic_type[o] == T_OUTPATIENT) & np.isin(proc[o], (P01, P03))
         & (orders.product[o] < 0),
-        k=max(1, k_order // 2))
+        k=(k_order + 1) // 2)
     orders.proc[above_outpatient] = P02
     inj.counts["grade_above_clinic_cap"] = int(np.sum((inj.order_direct & B14) > 0))
 

@@ -7,10 +7,9 @@ validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
 - entity rules (GOV-01..09) validate compact fact tables built by dbt (an id,
   the clinic, one boolean and one reason per rule), streamed from DuckDB in
   Arrow record batches of ``BATCH_ROWS`` rows, one GX validation per batch;
-- table rules (GOV-11, GOV-12) validate one profile row per table or feed whose
-  aggregates DuckDB computes (row and distinct-key counts, latest timestamp,
-  smallest amount, partition lag and volume);
-- GOV-10 and GOV-13 validate the published tables themselves, batch by batch.
+- table rules (GOV-11..13) validate the facts dbt builds beside the entity facts
+  (models/governance: one row per table or feed, a flag and its reason);
+- GOV-10 validates the published tables' text columns themselves, batch by batch.
 Every result is also kept, in GX's SUMMARY format, for the run's Data Docs
 (quality/docs.py). See quality/README.md.
 """
@@ -22,14 +21,14 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from quality import suites
-from quality.published import BOOKKEEPING_COLUMNS, FACT_TABLES, PUBLISHED_TABLES
+from quality.published import PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -308,136 +307,59 @@ def _personal_data(con, validator, outcome: RuleOutcome) -> None:
             _record_table_failures(result, {"GOV-10": outcome}, table)
 
 
-def _profile_sql(con, table: str, key: tuple[str, ...], run_end: datetime) -> str:
-    schema, name = table.split(".")
-    columns = con.execute(
-        "select column_name, data_type from duckdb_columns() where schema_name = ? "
-        "and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    times = [c for c, t in columns if t.startswith("TIMESTAMP") and c not in BOOKKEEPING_COLUMNS]
-    amounts = [
-        c
-        for c, t in columns
-        if (t.startswith("DECIMAL") or t in ("DOUBLE", "BIGINT", "INTEGER", "HUGEINT"))
-        and any(w in c for w in ("gmv", "amount", "paid", "spend", "price"))
-        and "growth" not in c
-        and "rate" not in c
-        and "share" not in c
-    ]
-    latest = f"greatest({', '.join(f'max({c})::timestamp' for c in times)})" if times else "null"
-    smallest = f"least({', '.join(f'min({c})' for c in amounts)})" if amounts else "null"
-    unresolved = "0"
-    if name == "int_order_compliance":
-        unresolved = (
-            "(select count(*) from intermediate.int_order_compliance o "
-            "where o.clinic_id not in (select clinic_id from raw.clinics) "
-            "or (o.doctor_id is not null "
-            "and o.doctor_id not in (select doctor_id from raw.doctors)) "
-            "or o.procedure_code not in (select procedure_code from reference.procedures))"
-        )
-    key_expr = "(" + ", ".join(key) + ")" if len(key) > 1 else key[0]
-    return f"""
-        select '{table}' as table_name, count(*) as row_count,
-               count(distinct {key_expr}) as distinct_key_count,
-               coalesce(date_diff('second', timestamp '{run_end:%Y-%m-%d %H:%M:%S}',
-                                  {latest}) / 3600.0, 0) as hours_after_run_end,
-               coalesce({smallest}, 0)::double as min_amount,
-               {unresolved} as unresolved_references
-        from {table}
-    """
+@dataclass(frozen=True)
+class TableJudgement:
+    """A dbt model of a table rule's facts (models/governance): one row per table or feed,
+    a flag and its reason column; its suite validates the flag."""
+
+    table: str
+    entity_column: str
+    entity_prefix: str  # how the entity is named in the findings: "feed:orders"
+    suite: gx.ExpectationSuite
+
+    def rule_id(self) -> str:
+        return self.suite.expectations[0].meta["rule_id"]
 
 
-def _integrity(con, validator, outcome: RuleOutcome, as_of: date) -> None:
-    """GOV-11 on marts and fact tables. Governance tables are excluded from the
-    timestamp bound: their timestamps record when the run happened, not data."""
-    run_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
-    tables = {
-        **FACT_TABLES,
-        **{t: k for t, k in PUBLISHED_TABLES.items() if t.startswith("marts.")},
-    }
-    profiles = [
-        con.execute(_profile_sql(con, t, k, run_end)).df()
-        for t, k in tables.items()
-        if _table_exists(con, t)
-    ]
-    frame = pd.concat(profiles, ignore_index=True)
-    outcome.entities_checked += len(frame)
-    result = validator.validate(
-        "table_profiles", frame, suites.build_table_integrity_suite(), ["table_name"]
-    )
-    for item in result.results:
-        for row in item.result.get("unexpected_index_list") or []:
-            outcome.failing.setdefault(
-                row["table_name"], (None, item.expectation_config.meta["detail"])
-            )
-
-
-FEED_STATUS_SQL = """
-with feeds as (
-    select unnest(['registry', 'clinics', 'orders', 'reviews']) as feed
-),
-newest as (
-    select feed, max(dt) as newest_dt from audit.partition_loads group by feed
-),
-orders_parts as (
-    select dt, rows_loaded from audit.partition_loads where feed = 'orders'
-),
-orders_volume as (
-    select
-        n.newest_dt,
-        any_value(o.rows_loaded) filter (where o.dt = n.newest_dt) as newest_rows,
-        median(o.rows_loaded) filter (
-            where o.dt >= n.newest_dt - interval 28 days and o.dt < n.newest_dt
-        ) as median_rows,
-        count(*) filter (
-            where o.dt >= n.newest_dt - interval 28 days and o.dt < n.newest_dt
-        ) as earlier_partitions
-    from newest n cross join orders_parts o
-    where n.feed = 'orders'
-    group by n.newest_dt
+TABLE_JUDGEMENTS = (
+    TableJudgement(
+        "governance.gov_table_profiles", "table_name", "", suites.build_table_integrity_suite()
+    ),
+    TableJudgement(
+        "governance.gov_feed_status", "feed", "feed:", suites.build_feed_freshness_suite()
+    ),
+    TableJudgement(
+        "governance.gov_small_cells", "table_name", "", suites.build_persona_segments_suite()
+    ),
 )
-select
-    f.feed,
-    n.newest_dt,
-    date_diff('day', n.newest_dt, ?::date) as days_behind,
-    case when f.feed = 'orders' and v.earlier_partitions >= 7 and v.median_rows > 0
-         then v.newest_rows / v.median_rows end as volume_ratio
-from feeds f
-left join newest n using (feed)
-left join orders_volume v on f.feed = 'orders'
-order by f.feed
-"""
 
 
-def _freshness(con, validator, outcome: RuleOutcome, as_of: date) -> None:
-    frame = con.execute(FEED_STATUS_SQL, [as_of]).df()
-    outcome.entities_checked += len(frame)
-    result = validator.validate("feed_status", frame, suites.build_feed_freshness_suite(), ["feed"])
-    for item in result.results:
-        for row in item.result.get("unexpected_index_list") or []:
-            outcome.failing.setdefault(
-                f"feed:{row['feed']}", (None, item.expectation_config.meta["detail"])
-            )
-
-
-def _small_cells(con, validator, outcome: RuleOutcome) -> None:
-    table = "marts.persona_segments"
-    outcome.entities_checked += 1
-    for frame in _batches(con, f"select buyers from {table}"):
-        result = validator.validate(
-            "persona_segments", frame, suites.build_persona_segments_suite(), []
-        )
-        _record_table_failures(result, {"GOV-13": outcome}, table)
+def _judge_tables(con, validator, judgement: TableJudgement, outcome: RuleOutcome) -> None:
+    """GOV-11..13: the facts dbt computed, streamed and validated; a missing model fails."""
+    if not _table_exists(con, judgement.table):
+        outcome.entities_checked += 1
+        outcome.failing[judgement.table] = (None, f"{judgement.table} was not built")
+        return
+    (expectation,) = judgement.suite.expectations
+    reason = expectation.meta["reason_column"]
+    index = [judgement.entity_column, reason]
+    sql = f"select {judgement.entity_column}, {expectation.column}, {reason} from {judgement.table}"
+    for frame in _batches(con, sql):
+        outcome.entities_checked += len(frame)
+        name = judgement.table.split(".")[-1]
+        result = validator.validate(name, frame, judgement.suite, index)
+        for item in result.results:
+            for row in item.result.get("unexpected_index_list") or []:
+                entity = f"{judgement.entity_prefix}{row[judgement.entity_column]}"
+                outcome.failing.setdefault(entity, (None, str(row.get(reason) or "")))
 
 
 def run_blocking_rules(
-    con: duckdb.DuckDBPyConnection, validator: Validator, as_of: date
+    con: duckdb.DuckDBPyConnection, validator: Validator
 ) -> dict[str, RuleOutcome]:
-    """GOV-10..13, judged on whole tables and feeds."""
+    """GOV-10 on the published tables themselves; GOV-11..13 on the facts dbt judged."""
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if r.blocking}
     _personal_data(con, validator, outcomes["GOV-10"])
-    _integrity(con, validator, outcomes["GOV-11"], as_of)
-    _freshness(con, validator, outcomes["GOV-12"], as_of)
-    _small_cells(con, validator, outcomes["GOV-13"])
+    for judgement in TABLE_JUDGEMENTS:
+        _judge_tables(con, validator, judgement, outcomes[judgement.rule_id()])
     return outcomes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from report.data import ReportData
-from report.fmt import REPLY_HOURS, num
+from report.fmt import REPLY_HOURS, chinese_count, num
 
 
 class _Writer:
@@ -306,7 +306,7 @@ def compliance(d: ReportData) -> list[Markup]:
                   "，价格不透明订单率为", w.F("comp.price_rate"),
                   "，超出机构级别开展手术（分级管理）的订单率为", w.F("comp.grade_rate"), "（全国",
                   w.F("comp.grade_rate_national"), "）。"))
-    reply = (_p("投诉", w.F("comp.complaints"), f"条，{REPLY_HOURS}小时内回复率为",
+    reply = (_p("投诉", w.F("comp.complaints"), f"条，{chinese_count(REPLY_HOURS)}小时内回复率为",
                 w.F("comp.reply_rate"), "（全国", w.F("comp.reply_rate_national"), "）")
              if w.v("comp.complaints") else _p("本期无投诉记录"))
     out.append(_p("评价与投诉方面，评价真实性核验通过率为", w.F("comp.review_rate"), "（全国",

@@ -77,6 +77,27 @@ SPRING_FESTIVAL = {
 }
 
 
+def chinese_count(n: int) -> str:
+    """A small whole number in Chinese numerals (12 -> 十二), as prose writes a rule's
+    number: the commentary's Arabic digits are reserved for facts from the warehouse."""
+    digits = "零一二三四五六七八九"
+    if not 0 <= n < 10_000:
+        raise ValueError(f"{n} is out of range")
+    if n < 10:
+        return digits[n]
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // value % 10
+        if d:
+            if zero and out:
+                out += "零"
+            out += ("" if (d == 1 and unit == "十" and not out) else digits[d]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
 def num(value) -> float | None:
     if value is None:
         return None

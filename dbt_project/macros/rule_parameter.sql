@@ -29,3 +29,19 @@
 {% macro integer_rows(column, last) -%}
     {%- for value in range(last + 1) %}{% if not loop.first %} union all {% endif %}select {{ value }} as {{ column }}{% endfor -%}
 {%- endmacro %}
+
+{#- A var the pipeline always passes (orchestration/transform/project.py project_vars), such as
+    the feeds of the contract; sqlfluff passes vars as JSON text. -#}
+{% macro project_var(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " is missing: run dbt through dbt_args()") }}
+    {%- endif -%}
+    {%- if value is string and value[:1] in ('[', '{') -%}{%- set value = fromjson(value) -%}{%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- Rows of one text column, one per value, in SQL every engine reads. -#}
+{% macro text_rows(column, values) -%}
+    {%- for value in values %}{% if not loop.first %} union all {% endif %}select '{{ value }}' as {{ column }}{% endfor -%}
+{%- endmacro %}

@@ -142,7 +142,7 @@ def test_a_data_docs_result_page_renders(quality, tmp_path):
     assert "int_order_compliance" in page.text  # the suite name
     for column in ("licence_valid_at_service", "product_registered", "price_transparent"):
         assert column in page.text, column
-    assert re.search(r"Evaluated Expectations\s*5", page.text), page.text[:2000]
+    assert re.search(r"Evaluated Expectations\s*6", page.text), page.text[:2000]
 
 
 def test_the_data_docs_index_lists_every_suite(quality, tmp_path):

@@ -32,6 +32,8 @@ SPILL_TWICE = """
 import sys
 from dbt.cli.main import dbtRunner
 
+from orchestration.transform.project import dbt_args
+
 project, target = sys.argv[1], sys.argv[2]
 # ten million groups under a 200 MB bound: the aggregate spills to the temp directory
 query = (
@@ -40,10 +42,10 @@ query = (
 )
 runner = dbtRunner()  # one process, like a build whose threads each open a cursor
 for attempt in range(2):
-    result = runner.invoke([
+    result = runner.invoke(dbt_args(
         "show", "--inline", query, "--quiet", "--project-dir", project,
         "--profiles-dir", project, "--target-path", target, "--log-path", target,
-    ])
+    ))
     if not result.success:
         sys.exit(f"attempt {attempt + 1}: {result.exception}")
 """
