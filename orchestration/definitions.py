@@ -7,6 +7,7 @@ from orchestration.automation import daily_path
 from orchestration.feeds.assets import ingest_feeds
 from orchestration.feeds.schedules import daily_refresh
 from orchestration.feeds.sensors import landing_success_markers
+from orchestration.governance.alerts import governance_alerts, governance_alerts_on_blocked_run
 from orchestration.governance.assets import governance_checks, publish_gate
 from orchestration.jobs import build_and_publish_job, ingest_job
 from orchestration.reports.assets import blue_book_reports
@@ -20,6 +21,7 @@ defs = dg.Definitions(
         ingest_feeds,
         yimei_dbt_models,
         governance_checks,
+        governance_alerts,
         publish_gate,
         serving_database,
         postgres_endpoint,
@@ -27,7 +29,7 @@ defs = dg.Definitions(
     ],
     jobs=[ingest_job, build_and_publish_job],
     schedules=[daily_refresh],
-    sensors=[landing_success_markers, daily_path],
+    sensors=[landing_success_markers, daily_path, governance_alerts_on_blocked_run],
     resources={
         "warehouse": warehouse_resource(),
         "dbt": DbtCliResource(project_dir=yimei_dbt_project),

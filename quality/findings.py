@@ -10,6 +10,7 @@ import pandas as pd
 
 from ingestion.duck import sql_literal
 from quality.rules import RULE_BY_ID
+from quality.waivers import Waivers
 
 if TYPE_CHECKING:  # quality.runner loads Great Expectations, which the gate does not need
     from quality.runner import RuleOutcome, ValidationMark
@@ -18,17 +19,29 @@ if TYPE_CHECKING:  # quality.runner loads Great Expectations, which the gate doe
 # from this (the findings contract of governance.md). (name, type, description) per column.
 GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] = {
     "governance.findings": (
-        "One row per entity breaking a governance rule (GOV-01..13), from the latest run that "
-        "validated it.",
+        "One row per entity and governance rule (GOV-01..14) it broke in any run: the latest "
+        "run's row, with when it was first found, whether it is still open, was resolved or "
+        "was waived by its owner.",
         (
-            ("rule_id", "varchar", "Rule broken, GOV-01 .. GOV-13 (docs/rules.md)."),
+            ("rule_id", "varchar", "Rule broken, GOV-01 .. GOV-14 (docs/rules.md)."),
             ("entity_type", "varchar", "clinic, doctor, order, review or table."),
             ("entity_id", "varchar", "The clinic, doctor, order or review id, or the table name."),
             ("clinic_id", "varchar", "The clinic concerned, where there is one."),
             ("severity", "varchar", "blocking (stops publication) or finding."),
             ("detail", "varchar", "Why the entity breaks the rule, in a short sentence."),
-            ("run_id", "varchar", "The pipeline run that found it."),
+            ("run_id", "varchar", "The latest pipeline run that found it."),
             ("detected_at", "timestamptz", "When that run found it."),
+            ("first_detected_at", "timestamptz", "When a run first found it (kept across runs)."),
+            (
+                "status",
+                "varchar",
+                "open (the latest run still finds it), resolved (a later run no longer does) "
+                "or waived (its owner accepted it, see waiver_reason).",
+            ),
+            ("resolved_at", "timestamptz", "When a run first stopped finding it; null while open."),
+            ("waiver_reason", "varchar", "Why the owner accepted it, while waived."),
+            ("waived_by", "varchar", "Who accepted it (the waiver's owner), while waived."),
+            ("waiver_expires_on", "date", "Last day the waiver applies, while waived."),
         ),
         "",
     ),
@@ -36,7 +49,7 @@ GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] 
         "One row per rule per checked run: how many entities were checked and how many failed.",
         (
             ("run_id", "varchar", "The pipeline run."),
-            ("rule_id", "varchar", "Rule, GOV-01 .. GOV-13."),
+            ("rule_id", "varchar", "Rule, GOV-01 .. GOV-14."),
             ("severity", "varchar", "blocking or finding."),
             ("owner", "varchar", "Team answerable for the rule."),
             ("rule", "varchar", "The rule in one sentence."),
@@ -85,7 +98,19 @@ def _ddl() -> str:
     return "\n".join(statements)
 
 
-DDL = _ddl()
+# warehouses made before the findings lifecycle: the columns are added, every row taken as open
+LIFECYCLE_MIGRATION = """
+alter table governance.findings add column if not exists first_detected_at timestamptz;
+alter table governance.findings add column if not exists status varchar;
+alter table governance.findings add column if not exists resolved_at timestamptz;
+alter table governance.findings add column if not exists waiver_reason varchar;
+alter table governance.findings add column if not exists waived_by varchar;
+alter table governance.findings add column if not exists waiver_expires_on date;
+update governance.findings set first_detected_at = detected_at where first_detected_at is null;
+update governance.findings set status = 'open' where status is null;
+"""
+DDL = _ddl() + LIFECYCLE_MIGRATION
+FINDING_COLUMNS = [name for name, _, _ in GOVERNANCE_TABLES["governance.findings"][1]]
 
 
 def write_findings(
@@ -93,13 +118,17 @@ def write_findings(
     outcomes: dict[str, RuleOutcome],
     run_id: str,
     marks: list[ValidationMark] = (),
+    waivers: Waivers | None = None,
 ) -> None:
-    """Replace the findings of the given rules with this run's, in one transaction with the
-    validation marks of the tables validated.
+    """Bring the findings of the given rules up to this run, in one transaction with the
+    validation marks of the tables validated (governance.md, findings lifecycle).
 
-    One entity breaking one rule is one row: the latest run's row is kept, and
-    an entity that no longer breaks a rule drops out of the table. A finding carried over
-    (an entity this run did not revalidate) keeps its row as it was.
+    One entity breaking one rule is one row, however many runs see it: an entity this run
+    finds gets this run's row, keeping the first detection time of its earlier row (a
+    resolved one is open again); a finding this run no longer sees stays, ``resolved`` from
+    now; a finding carried over (an entity this run did not revalidate) keeps its row. Then
+    the owners' valid waivers mark their open findings ``waived``, and a waiver that lapsed
+    or was withdrawn opens its finding again.
     """
     con.execute(DDL)
     detected_at = datetime.now(UTC)
@@ -119,32 +148,80 @@ def write_findings(
         for entity_id, (clinic_id, detail) in sorted(outcome.failing.items())
         if entity_id not in outcome.carried
     ]
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "rule_id",
-            "entity_type",
-            "entity_id",
-            "clinic_id",
-            "severity",
-            "detail",
-            "run_id",
-            "detected_at",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=FINDING_COLUMNS[:8])
     kept = pd.DataFrame(carried, columns=["rule_id", "entity_id"], dtype="string")
+    applied = (waivers or Waivers.none()).applied_frame()
+    rules = sorted(outcomes)
     con.execute("begin transaction")
     try:
         con.register("_kept_findings", kept)
-        con.execute(
-            "delete from governance.findings where rule_id in (select unnest(?)) "
-            "and (rule_id, entity_id) not in (select (rule_id, entity_id) from _kept_findings)",
-            [sorted(outcomes)],
-        )
-        con.unregister("_kept_findings")
         con.register("_new_findings", frame)
-        con.execute("insert into governance.findings select * from _new_findings")
-        con.unregister("_new_findings")
+        con.register("_waivers", applied)
+        # found this run (typed: an empty frame has no types), with the first detection of
+        # any earlier row of the same finding
+        con.execute(
+            """
+            create or replace temp table _found as
+            select found.*,
+                coalesce(earlier.first_detected_at, found.detected_at) as first_detected_at
+            from (
+                select rule_id::varchar as rule_id, entity_type::varchar as entity_type,
+                    entity_id::varchar as entity_id, clinic_id::varchar as clinic_id,
+                    severity::varchar as severity, detail::varchar as detail,
+                    run_id::varchar as run_id, detected_at::timestamptz as detected_at
+                from _new_findings
+            ) as found
+            left join governance.findings as earlier
+                on earlier.rule_id = found.rule_id and earlier.entity_id = found.entity_id
+            """
+        )
+        # seen before and not again (nor carried): resolved as of this run
+        con.execute(
+            """
+            update governance.findings set status = 'resolved', resolved_at = ?,
+                waiver_reason = null, waived_by = null, waiver_expires_on = null
+            where rule_id in (select unnest(?)) and status <> 'resolved'
+              and (rule_id, entity_id) not in (select (rule_id, entity_id) from _found)
+              and (rule_id, entity_id) not in (
+                  select (rule_id::varchar, entity_id::varchar) from _kept_findings
+              )
+            """,
+            [detected_at, rules],
+        )
+        con.execute(
+            "delete from governance.findings "
+            "where (rule_id, entity_id) in (select (rule_id, entity_id) from _found)"
+        )
+        con.execute(
+            f"""
+            insert into governance.findings ({", ".join(FINDING_COLUMNS)})
+            select {", ".join(FINDING_COLUMNS[:8])}, first_detected_at, 'open', null,
+                null, null, null
+            from _found
+            """
+        )
+        # the owners' waivers, as of this run, on every finding still standing
+        con.execute(
+            """
+            update governance.findings set status = 'open', waiver_reason = null,
+                waived_by = null, waiver_expires_on = null
+            where status = 'waived' and rule_id in (select unnest(?))
+            """,
+            [rules],
+        )
+        con.execute(
+            """
+            update governance.findings as f set status = 'waived', waiver_reason = w.reason,
+                waived_by = w.owner, waiver_expires_on = w.expires_on
+            from _waivers as w
+            where f.rule_id = w.rule_id and f.entity_id = w.entity_id and f.status = 'open'
+              and f.rule_id in (select unnest(?))
+            """,
+            [rules],
+        )
+        for name in ("_kept_findings", "_new_findings", "_waivers"):
+            con.unregister(name)
+        con.execute("drop table _found")
         for mark in marks:
             con.execute(
                 "insert or replace into governance.validation_marks values (?, ?, ?, ?)",

@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from quality import suites
+from quality.findings import DDL as FINDINGS_DDL
 from quality.published import PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
 
@@ -216,6 +217,8 @@ def run_entity_rules(
     checked. ``incremental=False`` validates every row."""
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if not r.blocking}
     marks: list[ValidationMark] = []
+    if _table_exists(con, "governance.findings"):
+        con.execute(FINDINGS_DDL)  # a warehouse from before the findings lifecycle
     done = validation_marks(con) if incremental else {}
     for target in ENTITY_TARGETS:
         index = [target.entity_column, target.clinic_column, *target.reason_columns()]
@@ -252,7 +255,7 @@ def _carry_findings(con, target: EntityTarget, since: datetime, outcomes) -> Non
         f"""
         select rule_id, entity_id, clinic_id, detail
         from governance.findings
-        where rule_id in (select unnest(?))
+        where rule_id in (select unnest(?)) and status <> 'resolved'
           and entity_id in (
               select cast({target.entity_column} as varchar) from {target.table}
               where built_at <= ?

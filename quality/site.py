@@ -20,7 +20,7 @@ import duckdb
 from quality.docs import DocsSite
 from quality.rules import RULE_BY_ID, RULES
 
-TREND_RUNS = 8
+TREND_RUNS = 30
 TOP_CLINICS = 15
 
 
@@ -136,6 +136,70 @@ def _docs_section(docs: DocsSite | None) -> str:
     )
 
 
+def _lifecycle(con, run_id: str, runs: list) -> dict[str, tuple[int, int, int, int]]:
+    """Per rule, since the previous checked run: findings new in this run, still open from
+    before, resolved by this run, and waived (governance.md, findings lifecycle)."""
+    this_run = next((at for run, at, *_ in runs if run == run_id), None)
+    previous = next((at for run, at, *_ in runs if this_run and at < this_run), None)
+    rows = con.execute(
+        """
+        select rule_id,
+            count(*) filter (where status = 'open' and run_id = ?
+                and first_detected_at = detected_at),
+            count(*) filter (where status = 'open' and not (run_id = ?
+                and first_detected_at = detected_at)),
+            count(*) filter (where status = 'resolved'
+                and resolved_at > coalesce(?::timestamptz, '-infinity'::timestamptz)),
+            count(*) filter (where status = 'waived')
+        from governance.findings group by rule_id
+        """,
+        [run_id, run_id, previous],
+    ).fetchall()
+    return {rule_id: tuple(counts) for rule_id, *counts in rows}
+
+
+def _lifecycle_cell(counts: tuple[int, int, int, int] | None) -> str:
+    new, still_open, resolved, waived = counts or (0, 0, 0, 0)
+    return (
+        f"<span class='life'><b>+{new:,}</b> / {still_open:,} / "
+        f"<span class='resolved'>−{resolved:,}</span> / {waived:,}</span>"
+    )
+
+
+def _waivers_section(con) -> str:
+    """The waivers file as this run read it: applied rows counted, invalid ones listed."""
+    if not _has_table(con, "governance", "waivers"):
+        return "<p>No waivers file was read 未读取豁免文件.</p>"
+    rows = con.execute(
+        "select line, rule_id, entity_id, owner, expires_on, valid, problem "
+        "from governance.waivers order by line"
+    ).fetchall()
+    applied = sum(1 for r in rows if r[5])
+    invalid = [r for r in rows if not r[5]]
+    text = f"<p>{applied:,} waiver{'s' if applied != 1 else ''} applied 已生效"
+    if not invalid:
+        return text + "; no invalid row 无无效行.</p>"
+    table = _table(
+        ["line 行", "rule_id", "entity_id", "owner 负责人", "expires_on 到期", "problem 问题"],
+        [
+            [
+                str(line),
+                _e(rule or ""),
+                _e(entity or ""),
+                _e(owner or ""),
+                _e(exp or ""),
+                f"<b>{_e(problem)}</b>",
+            ]
+            for line, rule, entity, owner, exp, _, problem in invalid
+        ],
+        "waivers",
+    )
+    return (
+        text + f"; <b>{len(invalid):,} invalid row{'s' if len(invalid) != 1 else ''} "
+        "ignored 无效行已忽略</b>, never applied:</p>" + table
+    )
+
+
 def write_summary(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -169,6 +233,7 @@ def write_summary(
     ).fetchall():
         trend[rule_id][run] = failing
 
+    lifecycle = _lifecycle(con, run_id, runs)
     rule_rows = []
     for rule in RULES:
         r = latest.get(rule.rule_id)
@@ -196,6 +261,7 @@ def write_summary(
                 f"{r[3]:,}" if r else "",
                 f"<b>{r[4]:,}</b>" if r and r[4] else ("0" if r else ""),
                 f"{r[5] * 100:.2f}%" if r else "",
+                _lifecycle_cell(lifecycle.get(rule.rule_id)),
                 f"{_sparkline(history)}<br><span class='muted'>{_e(numbers)}</span>",
                 _docs_links(rule.rule_id, docs),
             ]
@@ -223,27 +289,43 @@ def write_summary(
     top_clinics = con.execute(
         f"""
         with per_rule as (
-            select clinic_id, rule_id, count(*) as n
-            from governance.findings where clinic_id is not null group by all
+            select clinic_id, rule_id, count(*) as n, min(first_detected_at) as oldest
+            from governance.findings
+            where clinic_id is not null and status = 'open'
+            group by all
         )
         select p.clinic_id, any_value(s.name), any_value(s.city), sum(p.n) as findings,
-               string_agg(p.rule_id || ' ×' || p.n, ', ' order by p.rule_id)
+               string_agg(p.rule_id || ' ×' || p.n, ', ' order by p.rule_id),
+               date_diff('day', min(p.oldest), current_timestamp) as oldest_days,
+               string_agg(p.rule_id || ' ' ||
+                   date_diff('day', p.oldest, current_timestamp) || 'd', ', ' order by p.rule_id)
         from per_rule p {names}
         group by p.clinic_id order by findings desc, p.clinic_id limit ?
         """,
         [TOP_CLINICS],
     ).fetchall()
     clinic_rows = [
-        [f"<code>{_e(c)}</code>", _e(n), _e(city), f"<b>{f:,}</b>", _e(rules)]
-        for c, n, city, f, rules in top_clinics
+        [
+            f"<code>{_e(c)}</code>",
+            _e(n),
+            _e(city),
+            f"<b>{f:,}</b>",
+            _e(rules),
+            f"{oldest:,} days 天",
+            f"<span class='muted'>{_e(ages)}</span>",
+        ]
+        for c, n, city, f, rules, oldest, ages in top_clinics
     ]
+    waiver_section = _waivers_section(con)
 
     blocked = [
         r.rule_id for r in RULES if r.blocking and r.rule_id in latest and not latest[r.rule_id][6]
     ]
     judged = [r for r in RULES if r.rule_id in latest]
     passed = sum(1 for r in judged if latest[r.rule_id][6])
-    findings_total = con.execute("select count(*) from governance.findings").fetchone()[0]
+    findings_total = con.execute(
+        "select count(*) from governance.findings where status <> 'resolved'"
+    ).fetchone()[0]
     verdict = (
         f"<div class='verdict blocked'>Publication BLOCKED 已阻断发布 by {_e(', '.join(blocked))}"
         ": serving.duckdb keeps the last good version 保留上一次合格版本.</div>"
@@ -270,7 +352,7 @@ def write_summary(
 <div><b>{len(blocked)}</b><span>blocking rules failed 阻断规则未通过</span></div>
 <div><b>{sum(latest[r.rule_id][4] for r in judged):,}</b>
 <span>entities failing this run 本次不合格实体</span></div>
-<div><b>{findings_total:,}</b><span>rows in governance.findings 问题记录</span></div>
+<div><b>{findings_total:,}</b><span>findings standing (open or waived) 未关闭问题</span></div>
 </div></header>
 <h2 id="rules">Rules 规则 <span class="muted">(governance.rule_results, this run)</span></h2>
 {
@@ -284,6 +366,8 @@ def write_summary(
                 "checked 已检查",
                 "failing 不合格",
                 "rate 比例",
+                "since the previous run 较上次: new 新增 / open 仍未解决 / resolved 已解决 / "
+                "waived 已豁免",
                 f"failing, last {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} 趋势"
                 " (oldest → newest)",
                 "Data Docs",
@@ -305,16 +389,28 @@ def write_summary(
             run_rows,
         )
     }
-<h2 id="clinics">Clinics with most findings 问题最多的机构</h2>
-<p class="muted">From governance.findings (one row per entity and rule, latest run kept).</p>
+<h2 id="clinics">Clinics with most open findings 未解决问题最多的机构</h2>
+<p class="muted">From governance.findings, status open (one row per entity and rule); age is
+counted from the first run that found it.</p>
 {
         _table(
-            ["clinic_id", "name 名称", "city 城市", "findings 问题数", "by rule 按规则"],
+            [
+                "clinic_id",
+                "name 名称",
+                "city 城市",
+                "open findings 未解决",
+                "by rule 按规则",
+                "oldest 最久",
+                "age by rule 各规则最久",
+            ],
             clinic_rows,
+            "clinics",
         )
         if clinic_rows
-        else "<p>No clinic has findings 暂无机构问题记录.</p>"
+        else "<p>No clinic has open findings 暂无未解决的机构问题.</p>"
     }
+<h2 id="waivers">Waivers 豁免</h2>
+{waiver_section}
 <h2 id="data-docs">Great Expectations Data Docs 数据文档</h2>
 {_docs_section(docs)}
 <footer class="muted">Rules: docs/rules.md · how the suites run: quality/README.md</footer>
@@ -353,6 +449,7 @@ font-weight:bold}.warn{background:#fff8c5;color:#7d4e00}.none{background:#eaeef2
 .kpis div{border:1px solid #d0d7de;border-radius:6px;padding:.5em 1em;min-width:11em}
 .kpis b{display:block;font-size:1.5em}.kpis span{color:#656d76;font-size:.85em}
 .spark{color:#0969da;vertical-align:middle}
+.life{white-space:nowrap}.resolved{color:#116329}
 a{color:#0969da}a.button{display:inline-block;background:#0969da;color:#fff;
 padding:.3em .9em;border-radius:6px;text-decoration:none}
 footer{margin-top:2em}

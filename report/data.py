@@ -131,6 +131,8 @@ PS = "marts.persona_segments"
 TF = "marts.travel_flows"
 CF = "marts.channel_funnel"
 GF = "governance.findings"
+# the findings that stand as of the run (open or waived): resolved ones are history
+GF_STANDING = "(select * from governance.findings where status <> 'resolved')"
 RR = "governance.rule_results"
 
 # Months of the report year in which the city sold both then and twelve months earlier:
@@ -884,7 +886,7 @@ class ReportData:
         def order_rate(rules: tuple[str, ...], where: str) -> str:
             ids = ", ".join(f"'{r}'" for r in rules)
             return f"""
-                select (select count(distinct f.entity_id) from {GF} as f
+                select (select count(distinct f.entity_id) from {GF_STANDING} as f
                         join {CS} as c using (clinic_id)
                         where f.rule_id in ({ids}) and f.entity_type = 'order' {where})
                     / (select sum(completed_orders) from {CS} as c where true {where})
@@ -906,7 +908,7 @@ class ReportData:
         def review_rate(where: str) -> str:
             return f"""
                 with excluded as (
-                    select count(distinct f.entity_id) as n from {GF} as f
+                    select count(distinct f.entity_id) as n from {GF_STANDING} as f
                     join {CS} as c using (clinic_id)
                     where f.rule_id in ('GOV-06', 'GOV-07') and f.entity_type = 'review' {where}
                 ), verified as (
@@ -921,7 +923,8 @@ class ReportData:
                   f"{GF}, {CS}")
         self.fact(
             "comp.excluded_reviews", "被剔除的评价数", "count",
-            f"select count(distinct f.entity_id) from {GF} as f join {CS} as c using (clinic_id) "
+            f"select count(distinct f.entity_id) from {GF_STANDING} as f "
+            f"join {CS} as c using (clinic_id) "
             "where f.rule_id in ('GOV-06', 'GOV-07') and f.entity_type = 'review' "
             "and c.city = $city",
             f"{GF}, {CS}",
@@ -942,7 +945,7 @@ class ReportData:
             f"""
             with city as (
                 select f.rule_id, count(distinct f.entity_id) as city_entities
-                from {GF} as f join {CS} as c using (clinic_id)
+                from {GF_STANDING} as f join {CS} as c using (clinic_id)
                 where c.city = $city group by f.rule_id
             ), latest as (
                 select * from {RR}

@@ -194,6 +194,10 @@ def _failed(settings: Settings, result, ingest_run_ids: list[str], started: floa
             f"\nPUBLICATION BLOCKED by {', '.join(blocked_rules)}: "
             f"{settings.serving_path} was left unchanged."
         )
+        # the run-failure sensor's alert, which no daemon sends for an in-process run
+        from orchestration.governance.alerts import notify_blocked_run
+
+        notify_blocked_run(result.run_id, settings)
     else:
         failures = describe_step_failures(settings, result) or ["no step failed; the run did"]
         print(f"\nRUN FAILED (run {result.run_id}; every event is in the Dagster UI: make ui)")

@@ -64,12 +64,19 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     from quality.findings import record_outcome, write_findings, write_rule_results
     from quality.runner import Validator, run_blocking_rules, run_entity_rules
     from quality.site import write_summary
+    from quality.waivers import read_waivers, record_waivers, waivers_path
 
     settings = warehouse.settings()
     validator = Validator(run_name=context.run_id)
+    waivers = read_waivers(waivers_path(settings.data_dir), settings.as_of)
+    for row in waivers.invalid:
+        context.log.warning(f"waiver ignored, {waivers.path} line {row.line}: {row.problem}")
+    if waivers.file_problem:
+        context.log.warning(f"waivers file {waivers.path} ignored: {waivers.file_problem}")
     with warehouse.connect() as con:
         outcomes, marks = run_entity_rules(con, validator)
-        write_findings(con, outcomes, context.run_id, marks)
+        record_waivers(con, waivers, context.run_id)
+        write_findings(con, outcomes, context.run_id, marks, waivers)
         faults.point("governance:findings_written")
         # Blocking rules run after the findings are written: findings are published too,
         # so they must pass GOV-10 like every other published table.

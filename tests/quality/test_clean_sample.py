@@ -31,6 +31,6 @@ def test_a_clean_sample_yields_no_finding(tmp_path):
     finally:
         con.close()
     assert findings == []
-    assert [r[0] for r in results] == [f"GOV-{n:02d}" for n in range(1, 14)]
+    assert [r[0] for r in results] == [f"GOV-{n:02d}" for n in range(1, 15)]
     for rule_id, checked, failing, passed in results:
         assert checked > 0 and failing == 0 and passed, (rule_id, checked, failing)
