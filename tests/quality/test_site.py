@@ -105,7 +105,7 @@ def test_summary_page_shows_every_rule_and_links_to_the_data_docs(quality, tmp_p
         assert rule.rule_id in page.text, rule.rule_id
         assert rule.owner in page.text, rule.rule_id
     assert "All blocking rules passed" in page.text
-    for section in ("Last runs", "Clinics with most findings", "Great Expectations Data Docs"):
+    for section in ("Last runs", "Clinics with most open findings", "Great Expectations Data Docs"):
         assert section in page.text, section
     assert f"{SITE_DIR}/index.html" in page.links
     docs_links = [link for link in page.links if link.startswith(f"{SITE_DIR}/")]

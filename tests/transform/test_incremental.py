@@ -94,7 +94,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> dict:
     try:
         rows = con.execute(
             "select rule_id, entity_id, clinic_id, detail, run_id, detected_at "
-            "from governance.findings"
+            # the findings standing; resolved ones are the table's history
+            "from governance.findings where status <> 'resolved'"
         ).fetchall()
     except duckdb.CatalogException:
         return {}
