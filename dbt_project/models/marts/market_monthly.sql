@@ -92,8 +92,9 @@ with_growth as (
         monthly.buyers,
         monthly.gmv,
         monthly.traveller_orders,
-        (monthly.gmv - previous_month.gmv) / nullif(previous_month.gmv, 0) as gmv_mom_growth,
-        (monthly.gmv - previous_year.gmv) / nullif(previous_year.gmv, 0) as gmv_yoy_growth
+        -- rates in doubles on both engines (Spark would divide the decimals in decimals)
+        cast(monthly.gmv - previous_month.gmv as double) / nullif(previous_month.gmv, 0) as gmv_mom_growth,
+        cast(monthly.gmv - previous_year.gmv as double) / nullif(previous_year.gmv, 0) as gmv_yoy_growth
     from monthly
     left join monthly as previous_month
         on
@@ -120,7 +121,7 @@ final as (
         with_growth.orders,
         with_growth.buyers,
         with_growth.gmv,
-        cast(with_growth.gmv / with_growth.orders as decimal(14, 2)) as avg_paid,
+        {{ mean_to_cent('with_growth.gmv', 'with_growth.orders') }} as avg_paid,
         cast(with_growth.gmv_mom_growth as double) as gmv_mom_growth,
         cast(with_growth.gmv_yoy_growth as double) as gmv_yoy_growth,
         with_growth.traveller_orders,

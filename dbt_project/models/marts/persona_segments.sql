@@ -109,7 +109,7 @@ final as (
         aggregated.favourite_category,
         aggregated.buyers,
         cast(aggregated.orders as bigint) as orders,
-        cast(aggregated.spend / aggregated.buyers as decimal(14, 2)) as avg_spend_per_buyer,
+        {{ mean_to_cent('aggregated.spend', 'aggregated.buyers') }} as avg_spend_per_buyer,
         cast(aggregated.repeat_buyers as double) / aggregated.buyers as repeat_buyer_rate,
         cast(aggregated.orders_app as double) / aggregated.orders as share_app,
         cast(aggregated.orders_mini_program as double) / aggregated.orders as share_mini_program,

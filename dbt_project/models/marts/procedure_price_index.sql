@@ -43,7 +43,7 @@ procedures as (
 
 ),
 
--- quantile_cont is DuckDB (percentile_cont ... within group elsewhere)
+-- percentiles rounded to the cent alike on both engines (macros/amounts.sql)
 city_prices as (
 
     select
@@ -51,9 +51,9 @@ city_prices as (
         clinic_city as city,
         procedure_code,
         count(*) as orders,
-        quantile_cont(paid_amount, 0.5) as median_paid,
-        quantile_cont(paid_amount, 0.25) as p25_paid,
-        quantile_cont(paid_amount, 0.75) as p75_paid
+        {{ percentile_to_cent(0.5, 'paid_amount') }} as median_paid,
+        {{ percentile_to_cent(0.25, 'paid_amount') }} as p25_paid,
+        {{ percentile_to_cent(0.75, 'paid_amount') }} as p75_paid
     from orders
     group by completed_month, clinic_city, procedure_code
 
@@ -64,7 +64,7 @@ national_prices as (
     select
         completed_month as month,
         procedure_code,
-        quantile_cont(paid_amount, 0.5) as national_median_paid
+        {{ percentile_to_cent(0.5, 'paid_amount') }} as national_median_paid
     from orders
     group by completed_month, procedure_code
 
@@ -79,10 +79,10 @@ final as (
         procedures.procedure_name,
         procedures.category,
         city_prices.orders,
-        cast(city_prices.median_paid as decimal(12, 2)) as median_paid,
-        cast(city_prices.p25_paid as decimal(12, 2)) as p25_paid,
-        cast(city_prices.p75_paid as decimal(12, 2)) as p75_paid,
-        cast(national_prices.national_median_paid as decimal(12, 2)) as national_median_paid,
+        city_prices.median_paid,
+        city_prices.p25_paid,
+        city_prices.p75_paid,
+        national_prices.national_median_paid,
         month_digests.source_digest
     from city_prices
     inner join month_digests
