@@ -23,5 +23,5 @@
 
 {#- The first instant after the run date (A + 1 day 00:00, Asia/Shanghai wall clock). -#}
 {% macro end_of_as_of_date() -%}
-    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as timestamp)
+    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as {{ type_local_timestamp() }})
 {%- endmacro %}

@@ -11,6 +11,15 @@
 
     `list_transform([x], shared -> ...)[1]` binds the shared-character list once per pair. -#}
 {% macro char_levenshtein(left, right) -%}
+    {{ return(adapter.dispatch('char_levenshtein', 'yimei')(left, right)) }}
+{%- endmacro %}
+
+{#- Spark's levenshtein() counts characters (code points) already. -#}
+{% macro spark__char_levenshtein(left, right) -%}
+    levenshtein({{ left }}, {{ right }})
+{%- endmacro %}
+
+{% macro duckdb__char_levenshtein(left, right) -%}
     (case
         when {{ left }} = {{ right }} then 0
         else list_transform(

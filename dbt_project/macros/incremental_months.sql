@@ -35,12 +35,12 @@
 
 {#- The instant this dbt invocation started, as a timestamp: what `built_at` holds. -#}
 {% macro built_at() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ type_local_timestamp() }})
 {%- endmacro %}
 
 {#- The newest `built_at` of this model: rows upstream built after it are new to it. -#}
 {% macro last_built_at() -%}
-    (select coalesce(max(built_at), cast('1970-01-01' as timestamp)) from {{ this }})
+    (select coalesce(max(built_at), cast('1970-01-01' as {{ type_local_timestamp() }})) from {{ this }})
 {%- endmacro %}
 
 {#- Months of `upstream` that it rewrote since this model's last build. -#}
@@ -85,32 +85,51 @@
     month withdrawn or moved) are removed; a partition overwrite only replaces the months
     it writes. -#}
 {% macro delete_emptied_months(upstream, month_column, upstream_month_column=none) -%}
-    {{ return(adapter.dispatch('delete_emptied_months', 'yimei')(
-        upstream, month_column, upstream_month_column or month_column
-    )) }}
+    {{ delete_rows(
+        month_column ~ " not in (select distinct " ~ (upstream_month_column or month_column)
+        ~ " from " ~ upstream ~ " where " ~ (upstream_month_column or month_column) ~ " is not null)"
+    ) }}
 {%- endmacro %}
 
-{% macro default__delete_emptied_months(upstream, month_column, upstream_month_column) -%}
-    delete from {{ this }}
-    where {{ month_column }} not in (
-        select distinct {{ upstream_month_column }} from {{ upstream }}
-        where {{ upstream_month_column }} is not null
-    )
+{#- Post-hook: remove the rows of this model that match `predicate`. -#}
+{% macro delete_rows(predicate) -%}
+    {{ return(adapter.dispatch('delete_rows', 'yimei')(predicate)) }}
 {%- endmacro %}
 
-{#- Spark: an INSERT OVERWRITE of a static partition with no rows empties it. -#}
-{% macro spark__delete_emptied_months(upstream, month_column, upstream_month_column) -%}
-    {%- set emptied = run_query(
-        "select distinct " ~ month_column ~ " from " ~ this ~ " where " ~ month_column
-        ~ " not in (select distinct " ~ upstream_month_column ~ " from " ~ upstream
-        ~ " where " ~ upstream_month_column ~ " is not null)"
+{% macro default__delete_rows(predicate) -%}
+    delete from {{ this }} where {{ predicate }}
+{%- endmacro %}
+
+{#- Spark's Parquet tables know no DELETE: the partitions holding rows that match `predicate` are
+    rewritten without them. The rows kept are staged in a table first (Spark refuses to
+    overwrite a table the same statement reads), then each partition is overwritten statically,
+    which also empties a partition left with no row. A post-hook: returns the SQL dbt runs last. -#}
+{% macro spark__delete_rows(predicate) -%}
+    {%- set partition_column = config.get('partition_by')[0] -%}
+    {%- set kept = this.incorporate(path={'identifier': this.identifier ~ '__kept'}) -%}
+    {%- set partitions = run_query(
+        "select distinct cast(" ~ partition_column ~ " as string) from " ~ this
+        ~ " where " ~ predicate
     ) if execute else none -%}
-    {%- set kept = adapter.get_columns_in_relation(this)
-        | map(attribute='name') | reject('equalto', month_column) | join(', ') -%}
-    {%- for row in (emptied.rows if emptied else []) %}
-    insert overwrite table {{ this }} partition ({{ month_column }} = '{{ row[0] }}')
-    select {{ kept }} from {{ this }} where false;
-    {%- endfor %}
+    {%- if partitions and partitions.rows -%}
+        {%- set columns = adapter.get_columns_in_relation(this)
+            | map(attribute='name') | reject('equalto', partition_column) | join(', ') -%}
+        {%- set in_partitions = "'" ~ partitions.columns[0].values() | join("', '") ~ "'" -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query(
+            'create table ' ~ kept ~ ' using parquet as select * from ' ~ this
+            ~ ' where cast(' ~ partition_column ~ ' as string) in (' ~ in_partitions ~ ')'
+            ~ ' and not coalesce(' ~ predicate ~ ', false)'
+        ) -%}
+        {%- for partition in partitions.columns[0].values() -%}
+            {%- do run_query(
+                'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ " = '"
+                ~ partition ~ "') select " ~ columns ~ ' from ' ~ kept
+                ~ ' where cast(' ~ partition_column ~ " as string) = '" ~ partition ~ "'"
+            ) -%}
+        {%- endfor -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- endif %}
     select 1
 {%- endmacro %}
 

@@ -26,7 +26,7 @@
     select distinct _dt
     from {{ versions }}
     where _loaded_at > (
-        select coalesce(max(loaded_at), cast('1970-01-01 00:00:00+00' as timestamptz))
+        select coalesce(max(loaded_at), cast('1970-01-01 00:00:00+00' as {{ type_instant() }}))
         from {{ this }}
     )
 {%- endmacro %}
@@ -35,26 +35,20 @@
     delivered version left (a re-sent partition that no longer holds it) yields no row to
     replace the old one with: remove such rows. -#}
 {% macro delete_keys_without_versions(key, versions) -%}
-    delete from {{ this }}
-    where {{ key }} not in (
-        select delivered.{{ key }}
-        from {{ versions }} as delivered
-        where delivered.{{ key }} is not null
-    )
+    {{ delete_rows(
+        key ~ " not in (select delivered." ~ key ~ " from " ~ versions ~ " as delivered"
+        ~ " where delivered." ~ key ~ " is not null)"
+    ) }}
 {%- endmacro %}
 
 {#- Post-hook of a month-partitioned latest-version model, after delete_keys_without_versions.
     A month rewrite replaces the months it writes: the old row of a key that moved to another
     month stays behind when its old month had no row left to write. -#}
 {% macro delete_moved_rows(key) -%}
-    {{ return(adapter.dispatch('delete_moved_rows', 'yimei')(key)) }}
-{%- endmacro %}
-
-{% macro default__delete_moved_rows(key) -%}
-    delete from {{ this }}
-    where
-        built_at < {{ built_at() }}
-        and {{ key }} in (select {{ key }} from {{ this }} where built_at = {{ built_at() }})
+    {{ delete_rows(
+        "built_at < " ~ built_at() ~ " and " ~ key ~ " in (select " ~ key ~ " from " ~ this
+        ~ " where built_at = " ~ built_at() ~ ")"
+    ) }}
 {%- endmacro %}
 
 {#- Month-partitioned latest-version models (`created_month` in the model, `version_month` on

@@ -21,14 +21,21 @@
         select
             {{ key }},
             {{ tracked_columns | join(', ') }},
-            {{ changed_on }} as changed_on,
+            changed_on,
             snapshot_date
-        from {{ snapshots }}
-        qualify
-            row_number() over (
-                partition by {{ key }}, snapshot_date
-                order by {{ row_order }}
-            ) = 1
+        from (
+            select
+                {{ key }},
+                {{ tracked_columns | join(', ') }},
+                {{ changed_on }} as changed_on,
+                snapshot_date,
+                row_number() over (
+                    partition by {{ key }}, snapshot_date
+                    order by {{ row_order }}
+                ) as snapshot_rank
+            from {{ snapshots }}
+        ) as ranked
+        where snapshot_rank = 1
     ),
 
     -- a version starts with the first snapshot of a key and wherever a tracked column changes

@@ -28,8 +28,7 @@
         cast(0 as double) as hours_after_run_end,
         {%- endif %}
         {% if amounts -%}
-        cast(coalesce(least({% for column in amounts %}min({{ column }}){% if not loop.last %}, {% endif %}{% endfor %}), 0) as double)
-            as min_amount,
+        cast(coalesce({{ gov_11_smallest(amounts) }}, 0) as double) as min_amount,
         {%- else -%}
         cast(0 as double) as min_amount,
         {%- endif %}
@@ -50,6 +49,15 @@
         0 as unresolved_references
         {%- endif %}
     from {{ relation }}
+{%- endmacro %}
+
+{#- least() and greatest() of one argument are an error on Spark -#}
+{% macro gov_11_smallest(amounts) -%}
+    {%- if amounts | length == 1 -%}
+        min({{ amounts[0] }})
+    {%- else -%}
+        least({% for column in amounts %}min({{ column }}){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro gov_11_latest(timestamps) -%}

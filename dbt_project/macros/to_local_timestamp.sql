@@ -18,3 +18,42 @@
         timezone('{{ time_zone }}', {{ column }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- Spark's timestamps are instants shown in the session time zone (profiles.yml sets
+    Asia/Shanghai): the wall clock is the instant cast to timestamp_ntz in that zone. -#}
+{% macro spark__to_local_timestamp(column, time_zone) -%}
+    {%- if time_zone != 'Asia/Shanghai' -%}
+        {{ exceptions.raise_compiler_error("on Spark, local time is the session time zone Asia/Shanghai") }}
+    {%- endif -%}
+    cast({{ column }} as {{ type_local_timestamp() }})
+{%- endmacro %}
+
+{#- The type of an instant (raw `_loaded_at`, `created_at`, …): DuckDB's TIMESTAMPTZ, Spark's
+    timestamp_ltz. -#}
+{% macro type_instant() -%}
+    {{ return(adapter.dispatch('type_instant', 'yimei')()) }}
+{%- endmacro %}
+
+{% macro default__type_instant() -%}
+    timestamptz
+{%- endmacro %}
+
+{% macro spark__type_instant() -%}
+    timestamp_ltz
+{%- endmacro %}
+
+{#- The type of a wall-clock time (Asia/Shanghai), what every model past the sources works in:
+    DuckDB's TIMESTAMP, Spark's timestamp_ntz (Spark's `timestamp` is an instant). Not
+    spark.sql.timestampType = TIMESTAMP_NTZ: with it Spark reads the Hive metastore's
+    `timestamp` columns as NTZ and can no longer alter the lake's external tables. -#}
+{% macro type_local_timestamp() -%}
+    {{ return(adapter.dispatch('type_local_timestamp', 'yimei')()) }}
+{%- endmacro %}
+
+{% macro default__type_local_timestamp() -%}
+    timestamp
+{%- endmacro %}
+
+{% macro spark__type_local_timestamp() -%}
+    timestamp_ntz
+{%- endmacro %}

@@ -28,13 +28,21 @@ latest_order_in_city as (
         clinic_city,
         buyer_gender,
         buyer_birth_year,
-        extract(year from completed_date) - buyer_birth_year as age_at_completion
-    from recent_orders
-    qualify
-        row_number() over (
-            partition by user_id, clinic_city
-            order by completed_at desc, order_id desc
-        ) = 1
+        age_at_completion
+    from (
+        select
+            user_id,
+            clinic_city,
+            buyer_gender,
+            buyer_birth_year,
+            extract(year from completed_date) - buyer_birth_year as age_at_completion,
+            row_number() over (
+                partition by user_id, clinic_city
+                order by completed_at desc, order_id desc
+            ) as recency_rank
+        from recent_orders
+    ) as ranked
+    where recency_rank = 1
 
 ),
 
@@ -78,13 +86,19 @@ favourite_category as (
     select
         user_id,
         clinic_city,
-        category as favourite_category
-    from category_orders
-    qualify
-        row_number() over (
-            partition by user_id, clinic_city
-            order by category_orders desc, category_spend desc, category asc
-        ) = 1
+        favourite_category
+    from (
+        select
+            user_id,
+            clinic_city,
+            category as favourite_category,
+            row_number() over (
+                partition by user_id, clinic_city
+                order by category_orders desc, category_spend desc, category asc
+            ) as category_rank
+        from category_orders
+    ) as ranked
+    where category_rank = 1
 
 ),
 

@@ -2,8 +2,7 @@
     config(
         tags=['run_date'],
         post_hook=[
-            "delete from {{ this }} where review_id not in
-                (select review_id from {{ ref('stg_reviews__reviews') }} where is_complaint)",
+            "{{ delete_rows(\"review_id not in (select review_id from \" ~ ref('stg_reviews__reviews') ~ \" where is_complaint)\") }}",
             "{{ delete_moved_rows('review_id') }}"
         ],
         **partition_overwrite('created_month')
@@ -97,7 +96,7 @@ explained as (
         replied_in_time,
         case
             when not replied_in_time and merchant_reply_at is not null
-                then 'replied ' || cast(round(hours_to_reply, 1) as varchar) || ' hours after the complaint'
+                then 'replied ' || cast(round(hours_to_reply, 1) as string) || ' hours after the complaint'
             when not replied_in_time
                 then 'no reply within {{ reply_within_hours }} hours'
         end as reply_reason,

@@ -7,13 +7,13 @@ institutions as (
 ),
 
 -- 诊疗科目 lists the approved departments separated by a full-width semicolon,
--- per version of the licence (string_split + unnest: DuckDB)
+-- per version of the licence
 split as (
 
     select
         license_no,
         version_number,
-        unnest(string_split(approved_departments, '；')) as department_entry
+        {{ split_to_rows('approved_departments', '；') }} as department_entry
     from institutions
     where approved_departments is not null
 

@@ -96,7 +96,7 @@ mandatory_items_by_category as (
 
     select
         category,
-        array_agg(fee_item order by fee_item) as mandatory_fee_items
+        array_sort(array_agg(fee_item)) as mandatory_fee_items
     from mandatory_fee_items
     group by category
 
@@ -207,19 +207,13 @@ order_context as (
 
 ),
 
--- fee_items arrives as JSON text (json_* and list functions: DuckDB)
+-- fee_items arrives as JSON text (macros/fee_items.sql: JSON and lists differ by engine)
 fee_items_parsed as (
 
     select
         *,
-        case
-            when json_valid(fee_items_json) and json_type(fee_items_json) = 'OBJECT'
-                then json_keys(fee_items_json)
-        end as fee_item_keys,
-        case
-            when json_valid(fee_items_json) and json_type(fee_items_json) = 'OBJECT'
-                then json_extract(fee_items_json, '$.*')
-        end as fee_item_values
+        {{ fee_item_keys('fee_items_json') }} as fee_item_keys,
+        {{ fee_item_amounts('fee_items_json') }} as fee_item_amounts
     from order_context
 
 ),
@@ -228,18 +222,8 @@ fee_items_checked as (
 
     select
         *,
-        fee_item_values is not null
-        and coalesce(
-            list_bool_and(
-                list_transform(
-                    fee_item_values, fee_value -> json_type(fee_value) in ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')
-                )
-            ),
-            true
-        ) as fee_items_are_numbers,
-        list_filter(
-            coalesce(mandatory_fee_items, []), fee_item -> not list_contains(coalesce(fee_item_keys, []), fee_item)
-        ) as missing_fee_items
+        {{ fee_items_are_numbers('fee_item_amounts') }} as fee_items_are_numbers,
+        {{ missing_fee_items('mandatory_fee_items', 'fee_item_keys') }} as missing_fee_items
     from fee_items_parsed
 
 ),
@@ -249,10 +233,7 @@ fee_items_totalled as (
     select
         *,
         case
-            when fee_items_are_numbers
-                then coalesce(
-                        list_sum(list_transform(fee_item_values, fee_value -> cast(fee_value as decimal(18, 2)))), 0
-                    )
+            when fee_items_are_numbers then {{ fee_items_sum('fee_item_amounts') }}
         end as fee_items_total
     from fee_items_checked
 
@@ -271,11 +252,11 @@ reasons as (
             when not licence_registered then 'licence ' || coalesce(license_no, '(none)') || ' not in registry'
             when licence_status_at_service != {{ normal }}
                 then 'licence ' || licence_status
-                    || coalesce(' since ' || cast(licence_status_updated_on as varchar), '')
+                    || coalesce(' since ' || cast(licence_status_updated_on as string), '')
             when completed_date < licence_valid_from or completed_date > licence_valid_to
-                then 'completed ' || cast(completed_date as varchar) || ' outside licence validity '
-                    || coalesce(cast(licence_valid_from as varchar), '') || '..'
-                    || coalesce(cast(licence_valid_to as varchar), '')
+                then 'completed ' || cast(completed_date as string) || ' outside licence validity '
+                    || coalesce(cast(licence_valid_from as string), '') || '..'
+                    || coalesce(cast(licence_valid_to as string), '')
         end as licence_reason,
 
         -- GOV-03 department in scope of the licence
@@ -296,7 +277,7 @@ reasons as (
                 then 'practitioner licence ' || practitioner_license_no || ' not in registry'
             when practitioner_status_at_service != {{ normal }}
                 then 'practitioner ' || practitioner_status
-                    || coalesce(' since ' || cast(practitioner_status_updated_on as varchar), '')
+                    || coalesce(' since ' || cast(practitioner_status_updated_on as string), '')
             when not practice_permits_department
                 then 'practice scope ' || coalesce(practice_scope, '(none)') || ' does not permit ' || department
         end as practitioner_reason,
@@ -316,10 +297,10 @@ reasons as (
                                 then 'product ' || product_registration_no || ' ' || product_status
                             when completed_date > product_valid_to
                                 then 'product ' || product_registration_no || ' expired on '
-                                    || cast(product_valid_to as varchar)
+                                    || cast(product_valid_to as string)
                             when completed_date < product_approved_on
                                 then 'product ' || product_registration_no || ' not approved before '
-                                    || cast(product_approved_on as varchar)
+                                    || cast(product_approved_on as string)
                         end
                 -- a product is optional (P02): one that is carried must still be registered and valid
                 when accepts_optional_product and product_registration_no is not null
@@ -330,7 +311,7 @@ reasons as (
                                 then 'product ' || product_registration_no || ' ' || product_status
                             when completed_date > product_valid_to
                                 then 'product ' || product_registration_no || ' expired on '
-                                    || cast(product_valid_to as varchar)
+                                    || cast(product_valid_to as string)
                         end
             end,
             case when requires_device_serial and device_serial is null then 'device serial missing' end
@@ -340,12 +321,12 @@ reasons as (
         case
             when not fee_items_are_numbers then 'fee_items is not a JSON object of numbers'
             when abs(fee_items_total - paid_amount) > {{ rule_parameter('GOV-08', 'fee_tolerance_yuan') }}
-                then 'fee items sum to ' || cast(fee_items_total as varchar)
-                    || ', paid ' || cast(paid_amount as varchar)
-            when len(missing_fee_items) > 0
-                then 'missing mandatory fee items: ' || array_to_string(missing_fee_items, ', ')
+                then 'fee items sum to ' || cast(fee_items_total as string)
+                    || ', paid ' || cast(paid_amount as string)
+            when missing_fee_items is not null
+                then 'missing mandatory fee items: ' || missing_fee_items
             when paid_amount > list_price
-                then 'paid ' || cast(paid_amount as varchar) || ' exceeds list price ' || cast(list_price as varchar)
+                then 'paid ' || cast(paid_amount as string) || ' exceeds list price ' || cast(list_price as string)
         end as price_reason,
 
         -- GOV-14 procedure grade within the clinic type's level; ungraded procedures never fail,
@@ -353,11 +334,11 @@ reasons as (
         case
             when procedure_grade is null or not clinic_listed then null
             when grade_cap is null
-                then procedure_code || ' grade ' || cast(procedure_grade as varchar)
+                then procedure_code || ' grade ' || cast(procedure_grade as string)
                     || ': no grade cap for clinic type ' || coalesce(clinic_type, '(none)')
             when procedure_grade > grade_cap
-                then procedure_code || ' grade ' || cast(procedure_grade as varchar) || ' above '
-                    || clinic_type || ' cap ' || cast(grade_cap as varchar)
+                then procedure_code || ' grade ' || cast(procedure_grade as string) || ' above '
+                    || clinic_type || ' cap ' || cast(grade_cap as string)
         end as grade_reason
 
     from fee_items_totalled

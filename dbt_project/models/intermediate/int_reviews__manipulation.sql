@@ -129,8 +129,19 @@ text_candidate_pairs as (
 -- skip the costly text comparison for it
 promising_pairs as (
 
-    select * from text_candidate_pairs
-    qualify count(*) over (partition by anchor_review_id) >= {{ burst_min_reviews }}
+    select
+        anchor_review_id,
+        member_review_id,
+        anchor_text_key,
+        member_text_key,
+        longer_length
+    from (
+        select
+            *,
+            count(*) over (partition by anchor_review_id) as anchor_candidates
+        from text_candidate_pairs
+    ) as counted
+    where anchor_candidates >= {{ burst_min_reviews }}
 
 ),
 
@@ -224,9 +235,9 @@ judged as (
             concat_ws(
                 '; ',
                 'near-identical text: group of '
-                || cast(near_identical_members.near_identical_group_size as varchar)
+                || cast(near_identical_members.near_identical_group_size as string)
                 || ' reviews within {{ burst_window_hours }} hours',
-                'shared IP: ' || cast(shared_ip_members.shared_ip_user_count as varchar)
+                'shared IP: ' || cast(shared_ip_members.shared_ip_user_count as string)
                 || ' users within {{ shared_ip_window_days }} days'
             ),
             ''

@@ -19,7 +19,7 @@
 with
 
 -- read more than once below: not worth materialising every column
-source as not materialized (
+source as {{ not_materialized() }} (
 
     select
         *,
@@ -49,7 +49,7 @@ months_to_rewrite as (
 
 -- every version of every order that is, or may now be, in a month to rewrite (all of them in
 -- a full build)
-versions as not materialized (
+versions as {{ not_materialized() }} (
 
     select * from source
     {% if is_incremental() -%}
@@ -67,12 +67,18 @@ winning_versions as (
         _dt,
         _source_file,
         _row_number
-    from versions
-    qualify
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, _dt desc, _row_number desc, _source_file desc
-        ) = 1
+    from (
+        select
+            _dt,
+            _source_file,
+            _row_number,
+            row_number() over (
+                partition by order_id
+                order by updated_at desc, _dt desc, _row_number desc, _source_file desc
+            ) as version_rank
+        from versions
+    ) as ranked
+    where version_rank = 1
 
 ),
 

@@ -16,15 +16,20 @@ latest_delivery as (
 -- a clinic missing from it is no longer listed
 latest_snapshot as (
 
-    select clinics.*
-    from clinics
-    inner join latest_delivery
-        on clinics.snapshot_date = latest_delivery.latest_snapshot_date
-    qualify
-        row_number() over (
-            partition by clinics.clinic_id
-            order by clinics.updated_at desc nulls last, clinics.snapshot_row_number desc
-        ) = 1
+    -- a window filter in a subquery, not `qualify`: Spark has none
+    select *
+    from (
+        select
+            clinics.*,
+            row_number() over (
+                partition by clinics.clinic_id
+                order by clinics.updated_at desc nulls last, clinics.snapshot_row_number desc
+            ) as snapshot_rank
+        from clinics
+        inner join latest_delivery
+            on clinics.snapshot_date = latest_delivery.latest_snapshot_date
+    ) as ranked
+    where snapshot_rank = 1
 
 ),
 

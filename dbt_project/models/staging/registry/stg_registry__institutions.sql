@@ -16,15 +16,20 @@ latest_delivery as (
 -- registered today (GOV-01); int_institutions__history keeps every earlier state
 latest_snapshot as (
 
-    select institutions.*
-    from institutions
-    inner join latest_delivery
-        on institutions.snapshot_date = latest_delivery.latest_snapshot_date
-    qualify
-        row_number() over (
-            partition by institutions.license_no
-            order by institutions.status_updated_on desc nulls last, institutions.snapshot_row_number desc
-        ) = 1
+    -- a window filter in a subquery, not `qualify`: Spark has none
+    select *
+    from (
+        select
+            institutions.*,
+            row_number() over (
+                partition by institutions.license_no
+                order by institutions.status_updated_on desc nulls last, institutions.snapshot_row_number desc
+            ) as snapshot_rank
+        from institutions
+        inner join latest_delivery
+            on institutions.snapshot_date = latest_delivery.latest_snapshot_date
+    ) as ranked
+    where snapshot_rank = 1
 
 ),
 

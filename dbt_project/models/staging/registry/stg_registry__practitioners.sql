@@ -15,15 +15,20 @@ latest_delivery as (
 -- the newest full snapshot; int_practitioners__history keeps every earlier state
 latest_snapshot as (
 
-    select practitioners.*
-    from practitioners
-    inner join latest_delivery
-        on practitioners.snapshot_date = latest_delivery.latest_snapshot_date
-    qualify
-        row_number() over (
-            partition by practitioners.practitioner_license_no
-            order by practitioners.status_updated_on desc nulls last, practitioners.snapshot_row_number desc
-        ) = 1
+    -- a window filter in a subquery, not `qualify`: Spark has none
+    select *
+    from (
+        select
+            practitioners.*,
+            row_number() over (
+                partition by practitioners.practitioner_license_no
+                order by practitioners.status_updated_on desc nulls last, practitioners.snapshot_row_number desc
+            ) as snapshot_rank
+        from practitioners
+        inner join latest_delivery
+            on practitioners.snapshot_date = latest_delivery.latest_snapshot_date
+    ) as ranked
+    where snapshot_rank = 1
 
 ),
 

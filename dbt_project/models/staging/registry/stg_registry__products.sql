@@ -15,15 +15,20 @@ latest_delivery as (
 latest_snapshot as (
 
     -- products carry no change date: within the newest snapshot the later row wins
-    select source.*
-    from source
-    inner join latest_delivery
-        on source._dt = latest_delivery.latest_dt
-    qualify
-        row_number() over (
-            partition by source.registration_no
-            order by source._row_number desc
-        ) = 1
+    -- a window filter in a subquery, not `qualify`: Spark has none
+    select *
+    from (
+        select
+            source.*,
+            row_number() over (
+                partition by source.registration_no
+                order by source._row_number desc
+            ) as snapshot_rank
+        from source
+        inner join latest_delivery
+            on source._dt = latest_delivery.latest_dt
+    ) as ranked
+    where snapshot_rank = 1
 
 ),
 
