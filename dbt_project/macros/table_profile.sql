@@ -22,7 +22,8 @@
         count(*) as distinct_key_count,
         {%- endif %}
         {% if timestamps -%}
-        coalesce({{ dbt.datediff(end_of_as_of_date(), gov_11_latest(timestamps), 'second') }} / 3600.0, 0)
+        -- a double on both engines (Spark divides by 3600.0 in decimals, to 6 places)
+        coalesce(cast({{ dbt.datediff(end_of_as_of_date(), gov_11_latest(timestamps), 'second') }} as double) / 3600, 0)
             as hours_after_run_end,
         {%- else -%}
         cast(0 as double) as hours_after_run_end,

@@ -54,9 +54,10 @@ complaints as (
         created_at,
         merchant_reply_at,
         {{ dbt.dateadd('hour', reply_within_hours, 'created_at') }} as reply_deadline,
-        -- minutes, so that a reply 30 minutes past a whole hour reads x.5 hours
-        {{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }}
-        / 60.0 as hours_to_reply,
+        -- minutes, so that a reply 30 minutes past a whole hour reads x.5 hours (a double on
+        -- both engines: Spark divides by 60.0 in decimals)
+        cast({{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }} as double)
+        / 60 as hours_to_reply,
         created_month
     from reviews
     where is_complaint
