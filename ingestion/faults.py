@@ -6,7 +6,9 @@
   OOM kill would; ``killgroup`` kills its whole process group (a dbt child included), as
   stopping a container or a systemd unit does;
 - ``dbt:start=wait:/tmp/x``: the process creates ``/tmp/x.reached`` and waits (up to
-  ten minutes) until ``/tmp/x`` exists, so a test can act while the run stands there.
+  ten minutes) until ``/tmp/x`` exists, so a test can act while the run stands there;
+- ``ingest:before_commit=raise``: an ``InjectedFault`` is raised there, as any error in
+  the middle of a step would be, for tests that stay in one process.
 
 Unset (always, outside the tests), a point costs one dictionary look-up.
 """
@@ -20,6 +22,10 @@ import time
 from pathlib import Path
 
 WAIT_LIMIT_S = 600
+
+
+class InjectedFault(RuntimeError):
+    """Raised at a fault point whose action is ``raise``."""
 
 
 @functools.cache
@@ -39,6 +45,8 @@ def point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     elif action == "killgroup":
         os.killpg(os.getpgid(0), signal.SIGKILL)
+    elif action == "raise":
+        raise InjectedFault(f"fault injected at {name}")
     elif action.startswith("wait:"):
         release = Path(action[len("wait:") :])
         release.with_name(release.name + ".reached").write_text(str(os.getpid()))

@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
 from ingestion import audit, faults
-from ingestion.audit import known_deliveries
+from ingestion.audit import LOAD_COLUMNS, known_deliveries
 from ingestion.contract import FEEDS
+from ingestion.duck import sql_literal
+from ingestion.lake import LakeChunk
 from ingestion.landing import Partition, list_partitions
 from ingestion.staging import (
     DeliveryChanged,
@@ -36,6 +39,8 @@ from ingestion.staging import (
 from ingestion.validate import stored_columns
 
 __all__ = ["DeliveryChanged", "load_feed", "load_partitions", "pending_partitions"]
+
+LOAD_COLUMN_NAMES = [name for name, _ in LOAD_COLUMNS]
 
 
 @dataclass
@@ -87,6 +92,7 @@ def load_partitions(
     chunk: list[tuple[Partition, tuple | None]],
     pii_key: bytes,
     run_id: str,
+    lake_dir: Path | None = None,
 ) -> list[StagedFile]:
     """Load (or replace) partitions of one feed in one transaction.
 
@@ -94,12 +100,17 @@ def load_partitions(
     or None. Every file is read and checked before the transaction starts; the
     transaction deletes the earlier deliveries of those ``dt`` and writes the new
     rows, quarantine and audit, so a crash leaves no partition half-loaded.
+    With ``lake_dir`` (the Spark engine) the rows go to the lake's Parquet instead of
+    ``raw``: staged during the transaction and swapped in just before it commits
+    (ingestion/lake.py).
     """
     feed = chunk[0][0].feed
     temp_before = _temp_tables(con)
+    dts = [p.dt for p, _ in chunk]
+    lake = LakeChunk(lake_dir, [c.table for c in FEEDS[feed]], dts) if lake_dir else None
     try:
         staged = _stage_chunk(con, chunk, pii_key)
-        groups = check_groups(con, staged, pii_key)
+        groups = check_groups(con, staged, pii_key, lake_dir)
         faults.point("ingest:checked")
         replaced = {p.dt for p, previous in chunk if previous is not None}
         audit.register_rows(
@@ -112,28 +123,28 @@ def load_partitions(
         )
         con.execute("begin transaction")
         try:
-            dts = [p.dt for p, _ in chunk]
-            for contract in FEEDS[feed]:
-                con.execute(
-                    f"delete from raw.{contract.table} where _dt in (select unnest(?))", [dts]
-                )
+            if lake is None:
+                for contract in FEEDS[feed]:
+                    con.execute(
+                        f"delete from raw.{contract.table} where _dt in (select unnest(?))", [dts]
+                    )
             con.execute(
                 "delete from audit.quarantine where feed = ? and dt in (select unnest(?))",
                 [feed, dts],
             )
             for group in groups:
                 stored = stored_columns(group.contract)
-                con.execute(
-                    f"""
-                    insert into raw.{group.contract.table} ({", ".join(stored)}, _dt,
-                                                           _source_file, _row_number,
-                                                           _run_id, _loaded_at)
-                    select {", ".join(f"c.{name}" for name in stored)}, f.dt, f.source_file,
-                           c._row_number, ?, now()
+                rows = f"""
+                    select {", ".join(f"c.{name}" for name in stored)}, f.dt as _dt,
+                           f.source_file as _source_file, c._row_number,
+                           {sql_literal(run_id)} as _run_id, now() as _loaded_at
                     from {group.valid} c join _files f on f.file_index = c._file
-                    """,
-                    [run_id],
-                )
+                """
+                if lake is None:
+                    columns = ", ".join([*stored, *LOAD_COLUMN_NAMES])
+                    con.execute(f"insert into raw.{group.contract.table} ({columns}) {rows}")
+                else:
+                    lake.write(con, group.contract.table, rows)
                 audit.quarantine_group(con, group.rejects, run_id, feed, group.contract.table)
             audit.quarantine_files(
                 con, [s for s in staged if s.file_status == "quarantined"], run_id, feed
@@ -142,6 +153,8 @@ def load_partitions(
             audit.record_partitions(con, staged, chunk, run_id)
             faults.point("ingest:before_commit")
             check_unchanged(staged)
+            if lake is not None:
+                lake.swap_in()
             con.execute("commit")
         except BaseException as error:
             con.execute("rollback")
@@ -149,6 +162,8 @@ def load_partitions(
                 check_unchanged(staged)  # a file that vanished mid-load is said as such
             raise
     finally:
+        if lake is not None:
+            lake.discard()
         for table in _temp_tables(con) - temp_before:
             con.execute(f'drop table if exists temp."{table}"')
     return staged
@@ -200,9 +215,11 @@ def load_feed(
     pii_key: bytes,
     run_id: str,
     delivery_dates: set[date] | None = None,
+    lake_dir: Path | None = None,
 ) -> FeedLoadResult:
     """Load every complete partition of a feed that is new or was re-sent, or only those
-    among ``delivery_dates`` (the Dagster partitions of a run) when given."""
+    among ``delivery_dates`` (the Dagster partitions of a run) when given; into the lake
+    under ``lake_dir`` (the Spark engine) when given, else into ``raw``."""
     result = FeedLoadResult(feed=feed)
     # Raw rows carry their file and row number; nothing reads them in storage order. Not
     # keeping that order lets both threads append at once: about a second less for the
@@ -220,7 +237,7 @@ def load_feed(
         len(partitions) - len(pending) - len(result.partitions_skipped_incomplete)
     )
     for chunk in _chunks([(p, known.get(p.dt)) for p in pending]):
-        staged = load_partitions(con, chunk, pii_key, run_id)
+        staged = load_partitions(con, chunk, pii_key, run_id, lake_dir)
         for partition, previous in chunk:
             (result.partitions_replaced if previous else result.partitions_loaded).append(
                 partition.dt

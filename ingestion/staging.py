@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import lake
 from ingestion.contract import FEEDS, TableContract
 from ingestion.landing import LandedFile, Partition
 from ingestion.readers import (
@@ -131,17 +132,23 @@ def check_unchanged(staged: list[StagedFile]) -> None:
             raise DeliveryChanged.of(s.file.relative, "changed")
 
 
-def _references(con: duckdb.DuckDBPyConnection, contract: TableContract) -> dict[str, str]:
+def _references(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, lake_dir: Path | None
+) -> dict[str, str]:
     """Known values an order must resolve to (GOV-11)."""
     if contract.table != "orders":
         return {}
+
+    def loaded(table: str) -> str:
+        return (lake.raw_relation(lake_dir, table) if lake_dir else None) or f"raw.{table}"
+
     con.execute(
-        "create or replace temp table _known_clinics as "
-        "select distinct clinic_id as value from raw.clinics where clinic_id is not null"
+        "create or replace temp table _known_clinics as select distinct clinic_id as value "
+        f"from {loaded('clinics')} where clinic_id is not null"
     )
     con.execute(
-        "create or replace temp table _known_doctors as "
-        "select distinct doctor_id as value from raw.doctors where doctor_id is not null"
+        "create or replace temp table _known_doctors as select distinct doctor_id as value "
+        f"from {loaded('doctors')} where doctor_id is not null"
     )
     con.execute("create or replace temp table _known_procedures (value varchar)")
     con.executemany("insert into _known_procedures values (?)", [[c] for c in procedure_codes()])
@@ -278,10 +285,14 @@ def _read_one_by_one(
 
 
 def check_groups(
-    con: duckdb.DuckDBPyConnection, staged: list[StagedFile], pii_key: bytes
+    con: duckdb.DuckDBPyConnection,
+    staged: list[StagedFile],
+    pii_key: bytes,
+    lake_dir: Path | None = None,
 ) -> list[CheckedGroup]:
     """Find the rows of each group that break the contract; count the rows read, loaded
-    and quarantined per file."""
+    and quarantined per file. Orders resolve against the CRM loaded so far: ``raw``, or the
+    lake under ``lake_dir`` (the Spark engine)."""
     by_key: dict[tuple, list[StagedFile]] = {}
     for s in staged:
         if s.readable:
@@ -292,7 +303,7 @@ def check_groups(
         contract, present = members[0].contract, members[0].present
         trim = members[0].layout is None  # see validate._cleaned_select
         if contract.table not in references:
-            references[contract.table] = _references(con, contract)
+            references[contract.table] = _references(con, contract, lake_dir)
         rows, rejects = f"_rows_{number}", f"_rej_{number}"
         try:
             source = _source_of(con, members, rows, pii_key)
