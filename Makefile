@@ -15,6 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 LANDING ?= $(or $(YIMEI_LANDING_DIR),data/landing)
 SCALE ?= S
+ENGINE ?= duckdb
 
 # Superset has its own environment and lock (it pins SQLAlchemy 1.4 and pandas 2.1).
 SUPERSET_DIR := bi/superset
@@ -29,7 +30,7 @@ help:
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
 	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
 	@echo "make superset  the Superset starter dashboard on http://127.0.0.1:8088 (docs/bi.md)"
-	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L (docs/benchmarks.md)"
+	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L, ENGINE=duckdb or spark (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
 $(UV):
@@ -112,7 +113,7 @@ superset: run superset-env
 	$(BIN)/yimei superset --landing $(LANDING)
 
 bench: setup
-	$(BIN)/yimei bench --scale $(SCALE)
+	$(BIN)/yimei bench --scale $(SCALE) --engine $(ENGINE)
 
 clean:
 	rm -rf data .lint-data dbt_project/target dbt_project/logs

@@ -168,8 +168,10 @@ class Harness:
         scale: str,
         work_dir: Path,
         log: Callable[[str], None],
+        engine: str = "duckdb",
     ):
         self.scale = scale
+        self.engine = engine
         self.work_dir = work_dir
         self.log = log
         self.logs_dir = work_dir / "logs" / scale
@@ -191,8 +193,10 @@ class Harness:
             str(data_dir),
             "--as-of",
             self.as_of.isoformat(),
+            "--engine",
+            self.engine,
         ]
-        self.log(f"bench: {name} run ...")
+        self.log(f"bench: {name} run ({self.engine}) ...")
         log_path = self.logs_dir / (f"{name}.log" if repeat == 0 else f"{name}-{repeat + 1}.log")
         run = run_sampled(argv, log_path, pipeline_env(data_dir), REPO_ROOT)
         events = read_events(data_dir / "dagster", since=run.started)
@@ -240,9 +244,11 @@ def run_benchmark(
     baseline_repeats: int | None = None,
     phases: Sequence[str] = PHASES,
     log: Callable[[str], None] = print,
+    engine: str = "duckdb",
 ) -> dict:
-    """Run the benchmark at one scale; write `<results_dir>/<scale>.json` and append to
-    `docs_file` (None: no Markdown). Returns the result dict."""
+    """Run the benchmark at one scale on one engine; write `<results_dir>/<scale>.json`
+    (`<scale>-spark.json` for Spark) and append to `docs_file` (None: no Markdown). Returns
+    the result dict."""
     unknown = set(phases) - set(PHASES)
     if unknown or "full" not in phases:
         raise ValueError(f"phases must include 'full' and be among {PHASES}")
@@ -251,7 +257,7 @@ def run_benchmark(
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     load_before = machine_info.load_average()
-    harness = Harness(scale, work_dir, log)
+    harness = Harness(scale, work_dir, log, engine)
 
     log(f"bench: scale {scale}, work dir {work_dir}")
     cached = cached_landing(scale, work_dir / "cache")
@@ -260,7 +266,7 @@ def run_benchmark(
         f"(generation {cached.generation_s:.1f} s, not counted)"
     )
 
-    run_root = work_dir / "run" / scale
+    run_root = work_dir / "run" / (scale if engine == "duckdb" else f"{scale}-{engine}")
     repeat_results: list[dict] = []
     floors: list[dict] = []
     peers: list[dict] = []
@@ -344,6 +350,7 @@ def run_benchmark(
     config = scale_config(scale).as_dict()
     result = {
         "scale": {"name": scale, "config": config},
+        "engine": engine,
         "date": machine_info.now_iso(),
         "machine": machine_info.machine(),
         "load_average": {"before": load_before, "after": machine_info.load_average()},
@@ -370,7 +377,7 @@ def run_benchmark(
     result["targets"] = targets(result)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    out = results_dir / f"{scale}.json"
+    out = results_dir / (f"{scale}.json" if engine == "duckdb" else f"{scale}-{engine}.json")
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     result["results_file"] = str(out)
     if docs_file is not None:

@@ -172,10 +172,15 @@ def _mb(value) -> str:
     return "–" if not value else f"{value / 1024**2:,.0f} MB"
 
 
+def _engine_label(result: dict) -> str:
+    engine = result.get("engine", "duckdb")
+    return "" if engine == "duckdb" else f" on {engine.capitalize()}"
+
+
 def markdown(result: dict) -> str:
     m, v, s = result["machine"], result["versions"], result["scale"]
     lines = [
-        f"## Scale {s['name']}, {result['date']}",
+        f"## Scale {s['name']}{_engine_label(result)}, {result['date']}",
         "",
         f"Machine: {m['cpu_model']}, {m['logical_cores']} cores, "
         f"{m['memory_bytes'] / GB:.1f} GiB; load average {result['load_average']['before']} "

@@ -21,6 +21,16 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # because hashes made with it are not secret.
 DEVELOPMENT_PII_KEY = "yimei-development-key-not-secret"
 
+# Where the transformations and the rules run: DuckDB on this machine (the default), or Apache
+# Spark, reading raw Parquet from the lake (docs/scaling.md). Chosen here, once.
+ENGINES = ("duckdb", "spark")
+ENGINE_ENV = "YIMEI_ENGINE"
+LAKE_DIR_ENV = "YIMEI_LAKE_DIR"
+
+
+class EngineMismatch(ValueError):
+    """A run asked for another engine than the one its data directory was built with."""
+
 
 def today_in_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
@@ -32,6 +42,7 @@ class Settings:
     data_dir: Path
     as_of: date
     pii_key: bytes = field(repr=False)
+    engine: str = "duckdb"
 
     @property
     def warehouse_path(self) -> Path:
@@ -55,6 +66,25 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
+
+    @property
+    def lake_dir(self) -> Path:
+        """The Spark engine's raw tables (Parquet, `dt=` partitions) and audit tables."""
+        return Path(os.environ.get(LAKE_DIR_ENV) or self.data_dir / "lake")
+
+    @property
+    def spark_dir(self) -> Path:
+        """The Spark engine's catalog (metastore_db) and managed tables (warehouse)."""
+        return self.data_dir / "spark"
+
+    @property
+    def dbt_target(self) -> str:
+        """The profiles.yml target of the engine."""
+        return "spark" if self.on_spark else "dev"
+
+    @property
     def landing_is_remote(self) -> bool:
         return "://" in self.landing_dir
 
@@ -70,12 +100,18 @@ class Settings:
             key = DEVELOPMENT_PII_KEY
         as_of = os.environ.get("YIMEI_AS_OF")
         settings = cls(
+            engine=os.environ.get(ENGINE_ENV) or "duckdb",
             landing_dir=os.environ.get("YIMEI_LANDING_DIR", "data/landing"),
             data_dir=Path(os.environ.get("YIMEI_DATA_DIR", "data")),
             as_of=date.fromisoformat(as_of) if as_of else today_in_shanghai(),
             pii_key=key.encode("utf-8"),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if settings.engine not in ENGINES:
+            raise ValueError(
+                f"{ENGINE_ENV} (or --engine) must be one of {', '.join(ENGINES)}, "
+                f"got {settings.engine!r}"
+            )
         return settings.resolved()
 
     def resolved(self) -> Settings:
@@ -85,11 +121,32 @@ class Settings:
         data_dir = Path(self.data_dir).expanduser().resolve()
         return replace(self, landing_dir=landing, data_dir=data_dir)
 
+    def claim_engine(self) -> None:
+        """A data directory keeps the engine of its first run: the other engine would find
+        every delivery loaded (the audit) and none of its rows (raw tables, or the lake)."""
+        marker = self.data_dir / "engine"
+        if not marker.exists():
+            # a warehouse from before the Spark engine was built with DuckDB
+            first = "duckdb" if self.warehouse_path.exists() else self.engine
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            marker.write_text(first + "\n", encoding="utf-8")
+        recorded = marker.read_text(encoding="utf-8").strip()
+        if recorded != self.engine:
+            raise EngineMismatch(
+                f"{self.data_dir} was built with the {recorded} engine; run it with "
+                f"--engine {recorded}, or use another --data-dir for {self.engine}"
+            )
+
     def export(self) -> None:
         """Publish the settings to the environment so dbt and Dagster code see the same."""
         os.environ["YIMEI_LANDING_DIR"] = self.landing_dir
         os.environ["YIMEI_DATA_DIR"] = str(self.data_dir)
         os.environ["YIMEI_AS_OF"] = self.as_of.isoformat()
+        os.environ[ENGINE_ENV] = self.engine
+        # Spark's log configuration for dbt's session (profiles.yml): errors only
+        os.environ.setdefault(
+            "YIMEI_SPARK_LOG_CONFIG", str(DBT_PROJECT_DIR / "spark_log4j2.properties")
+        )
         os.environ.setdefault("YIMEI_PII_KEY", self.pii_key.decode("utf-8"))
         # DuckDB's memory bound and spill folder (ingestion/duck.py), resolved once so that
         # the dbt profile sets the same on its connections.

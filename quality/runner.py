@@ -2,7 +2,9 @@
 
 Great Expectations is the enforcing layer: every pass/fail below comes from a GX
 validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
-11579), so suites run on pandas frames, and nothing large is loaded whole:
+11579), so on DuckDB suites run on pandas frames, and nothing large is loaded whole; on
+the Spark engine they validate Spark DataFrames on GX's Spark execution engine
+(quality/facts.py says where each reads):
 
 - entity rules (GOV-01..09) validate compact fact tables built by dbt (an id,
   the clinic, one boolean and one reason per rule), streamed from DuckDB in
@@ -19,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from quality import suites
+from quality.facts import DuckDBFacts, SparkFacts
 from quality.findings import DDL as FINDINGS_DDL
 from quality.published import PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
@@ -39,7 +41,6 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from quality.docs import DataDocs, DocsSite  # noqa: E402
 
 log = logging.getLogger(__name__)
-BATCH_ROWS = 1_000_000
 
 
 @dataclass
@@ -81,10 +82,10 @@ class EntityTarget:
     def rule_ids(self) -> list[str]:
         return sorted({e.meta["rule_id"] for e in self.suite.expectations})
 
-    def sql(self, where: str = "true") -> str:
+    def columns(self) -> list[str]:
         rule_columns = [e.column for e in self.suite.expectations]
         columns = [self.entity_column, self.clinic_column, *rule_columns, *self.reason_columns()]
-        return f"select {', '.join(dict.fromkeys(columns))} from {self.table} where {where}"
+        return list(dict.fromkeys(columns))
 
     def suite_fingerprint(self) -> str:
         """Changes when an expectation does: then every row is validated again."""
@@ -135,22 +136,30 @@ class Validator:
         # Progress bars are for notebooks; in the pipeline they only flood the log.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("warehouse")
-        self._definitions: dict[str, object] = {}
+        self._spark_source = None  # GX's Spark engine, for Spark DataFrames (quality/facts.py)
+        self._definitions: dict[tuple[str, str], object] = {}
         self.docs = DataDocs(self.context, run_name) if run_name else None
 
-    def validate(
-        self, name: str, frame: pd.DataFrame, suite: gx.ExpectationSuite, index: list[str]
-    ):
-        if name not in self._definitions:
-            asset = self.source.add_dataframe_asset(name)
-            self._definitions[name] = asset.add_batch_definition_whole_dataframe("batch")
-        batch = self._definitions[name].get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            suite,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index},
-        )
+    def _source_of(self, frame):
+        if isinstance(frame, pd.DataFrame):
+            return "pandas", self.source
+        if self._spark_source is None:
+            self._spark_source = self.context.data_sources.add_spark("spark")
+        return "spark", self._spark_source
+
+    def validate(self, name: str, frame, suite: gx.ExpectationSuite, index: list[str]):
+        """Validate a pandas or a Spark DataFrame; each runs on its own GX execution engine."""
+        kind, source = self._source_of(frame)
+        if (kind, name) not in self._definitions:
+            asset = source.add_dataframe_asset(name)
+            self._definitions[kind, name] = asset.add_batch_definition_whole_dataframe("batch")
+        batch = self._definitions[kind, name].get_batch(batch_parameters={"dataframe": frame})
+        result_format = {"result_format": "COMPLETE"}
+        if index:  # GX's Spark engine refuses an empty list of index columns
+            result_format["unexpected_index_column_names"] = index
+        result = batch.validate(suite, result_format=result_format)
         if self.docs is not None:
-            self.docs.record(name, suite, result, len(frame))
+            self.docs.record(name, suite, result, _rows_validated(frame, result))
         return result
 
     def build_data_docs(self, quality_dir: Path) -> DocsSite:
@@ -159,33 +168,15 @@ class Validator:
         return self.docs.build(quality_dir)
 
 
-def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pd.DataFrame]:
-    reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
-    for batch in reader:
-        yield batch.to_pandas()
+def _rows_validated(frame, result) -> int:
+    if isinstance(frame, pd.DataFrame):
+        return len(frame)
+    counts = [r.result.get("element_count") for r in result.results]
+    return max((c for c in counts if c is not None), default=0)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
-def _newest_built_at(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
-    """The newest ``built_at`` of an incremental fact table (None: not incremental)."""
-    schema, name = table.split(".")
-    has_column = con.execute(
-        "select count(*) from duckdb_columns() where schema_name = ? and table_name = ? "
-        "and column_name = 'built_at'",
-        [schema, name],
-    ).fetchone()[0]
-    if not has_column:
-        return None
-    return con.execute(f"select max(built_at) from {table}").fetchone()[0]
+    return DuckDBFacts(con).exists(qualified)
 
 
 def validation_marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
@@ -206,33 +197,37 @@ def validation_marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], da
 
 
 def run_entity_rules(
-    con: duckdb.DuckDBPyConnection, validator: Validator, incremental: bool = True
+    con: duckdb.DuckDBPyConnection,
+    validator: Validator,
+    incremental: bool = True,
+    facts: DuckDBFacts | SparkFacts | None = None,
 ) -> tuple[dict[str, RuleOutcome], list[ValidationMark]]:
     """GOV-01..09: every failing row of a fact table is one finding.
 
+    The facts are read from ``facts`` (DuckDB's tables by default, Spark's on the Spark
+    engine); the findings' history is in ``con``'s warehouse either way.
     An incremental fact table (one with ``built_at``, macros/incremental_months.sql) is
     validated only where dbt rewrote it since its last validation by the same expectations;
     the findings of its other rows are carried over as they are, detection times included
     (the untouched rows are the rows that were validated). Every entity still counts as
-    checked. ``incremental=False`` validates every row."""
+    checked. ``incremental=False`` (and Spark) validates every row."""
+    facts = facts or DuckDBFacts(con)
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if not r.blocking}
     marks: list[ValidationMark] = []
     if _table_exists(con, "governance.findings"):
         con.execute(FINDINGS_DDL)  # a warehouse from before the findings lifecycle
-    done = validation_marks(con) if incremental else {}
+    done = validation_marks(con) if incremental and facts.incremental else {}
     for target in ENTITY_TARGETS:
         index = [target.entity_column, target.clinic_column, *target.reason_columns()]
         index = list(dict.fromkeys(index))
         fingerprint = target.suite_fingerprint()
-        newest = _newest_built_at(con, target.table)
+        newest = facts.newest_built_at(target.table)
         since = done.get((target.table, fingerprint)) if newest is not None else None
-        where = "true"
         if since is not None:
-            where = f"built_at > timestamp '{since.isoformat(sep=' ')}'"
             _carry_findings(con, target, since, outcomes)
         if newest is not None:
             marks.append(ValidationMark(target.table, fingerprint, newest))
-        for frame in _batches(con, target.sql(where)):
+        for frame in facts.frames(target.table, target.columns(), built_after=since):
             result = validator.validate(target.table.split(".")[-1], frame, target.suite, index)
             for item in result.results:
                 meta = item.expectation_config.meta
@@ -243,7 +238,7 @@ def run_entity_rules(
                         row.get(target.clinic_column),
                         str(detail),
                     )
-        checked = con.execute(f"select count(*) from {target.table}").fetchone()[0]
+        checked = facts.count(target.table)
         for rule_id in target.rule_ids():
             outcomes[rule_id].entities_checked += checked
     return outcomes, marks
@@ -281,31 +276,19 @@ def _record_table_failures(result, outcome_by_rule: dict[str, RuleOutcome], enti
 PIPELINE_ID_COLUMNS = ("run_id",)
 
 
-def _text_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
-    schema, table = qualified.split(".")
-    return [
-        name
-        for (name,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-            "and data_type = 'VARCHAR' order by column_index",
-            [schema, table],
-        ).fetchall()
-        if name not in PIPELINE_ID_COLUMNS
-    ]
-
-
-def _personal_data(con, validator, outcome: RuleOutcome) -> None:
-    """GOV-10: every text column of every published table, batch by batch."""
+def _personal_data(sources: list, validator, outcome: RuleOutcome) -> None:
+    """GOV-10: every text column of every published table, where it is (the first of
+    ``sources`` that has it: the marts Spark built, the findings in the warehouse)."""
     for table in PUBLISHED_TABLES:
-        if not _table_exists(con, table):
+        facts = next((f for f in sources if f.exists(table)), None)
+        if facts is None:
             continue
-        columns = _text_columns(con, table)
+        columns = [c for c, text in facts.columns(table) if text and c not in PIPELINE_ID_COLUMNS]
         outcome.entities_checked += 1
         if not columns:
             continue
         suite = suites.build_personal_data_suite(table, columns)
-        sql = f"select {', '.join(columns)} from {table}"
-        for frame in _batches(con, sql):
+        for frame in facts.frames(table, columns):
             result = validator.validate(f"pii_{table}", frame, suite, [])
             _record_table_failures(result, {"GOV-10": outcome}, table)
 
@@ -337,18 +320,18 @@ TABLE_JUDGEMENTS = (
 )
 
 
-def _judge_tables(con, validator, judgement: TableJudgement, outcome: RuleOutcome) -> None:
+def _judge_tables(facts, validator, judgement: TableJudgement, outcome: RuleOutcome) -> None:
     """GOV-11..13: the facts dbt computed, streamed and validated; a missing model fails."""
-    if not _table_exists(con, judgement.table):
+    if not facts.exists(judgement.table):
         outcome.entities_checked += 1
         outcome.failing[judgement.table] = (None, f"{judgement.table} was not built")
         return
     (expectation,) = judgement.suite.expectations
     reason = expectation.meta["reason_column"]
     index = [judgement.entity_column, reason]
-    sql = f"select {judgement.entity_column}, {expectation.column}, {reason} from {judgement.table}"
-    for frame in _batches(con, sql):
-        outcome.entities_checked += len(frame)
+    columns = [judgement.entity_column, expectation.column, reason]
+    outcome.entities_checked += facts.count(judgement.table)
+    for frame in facts.frames(judgement.table, columns):
         name = judgement.table.split(".")[-1]
         result = validator.validate(name, frame, judgement.suite, index)
         for item in result.results:
@@ -358,11 +341,16 @@ def _judge_tables(con, validator, judgement: TableJudgement, outcome: RuleOutcom
 
 
 def run_blocking_rules(
-    con: duckdb.DuckDBPyConnection, validator: Validator
+    con: duckdb.DuckDBPyConnection,
+    validator: Validator,
+    facts: DuckDBFacts | SparkFacts | None = None,
 ) -> dict[str, RuleOutcome]:
-    """GOV-10 on the published tables themselves; GOV-11..13 on the facts dbt judged."""
+    """GOV-10 on the published tables themselves; GOV-11..13 on the facts dbt judged
+    (read from ``facts``: DuckDB's tables by default, Spark's on the Spark engine)."""
+    warehouse = DuckDBFacts(con)
+    facts = facts or warehouse
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if r.blocking}
-    _personal_data(con, validator, outcomes["GOV-10"])
+    _personal_data([facts, warehouse], validator, outcomes["GOV-10"])
     for judgement in TABLE_JUDGEMENTS:
-        _judge_tables(con, validator, judgement, outcomes[judgement.rule_id()])
+        _judge_tables(facts, validator, judgement, outcomes[judgement.rule_id()])
     return outcomes

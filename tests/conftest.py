@@ -72,5 +72,25 @@ def published(tmp_path_factory, small_landing) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def spark_run(tmp_path_factory, small_landing) -> dict:
+    """`yimei run --engine spark` once on the small landing zone (the lake, dbt on Spark, the
+    suites on GX's Spark engine, the publish); compared with ``published``."""
+    landing, manifest = small_landing
+    data_dir = tmp_path_factory.mktemp("spark_run")
+    result = run_yimei(
+        "run",
+        "--engine",
+        "spark",
+        "--landing",
+        str(landing),
+        "--data-dir",
+        str(data_dir),
+        "--as-of",
+        AS_OF.isoformat(),
+    )
+    return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
+
+
 def manifest_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))

@@ -9,12 +9,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from ingestion.settings import REPO_ROOT, Settings
+from ingestion.settings import ENGINES, REPO_ROOT, Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    settings = Settings.from_env(landing_dir=args.landing, data_dir=args.data_dir, as_of=as_of)
+    settings = Settings.from_env(
+        landing_dir=args.landing,
+        data_dir=args.data_dir,
+        as_of=as_of,
+        engine=getattr(args, "engine", None),
+    )
     settings.export()
     return settings
 
@@ -149,6 +154,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         query_runs=args.query_runs,
         baseline_repeats=args.baseline_repeats,
         phases=phases,
+        engine=args.engine,
     )
     print()
     for target in result["targets"]:
@@ -194,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         "--full-refresh",
         action="store_true",
         help="rebuild the incremental facts and marts from every delivery (implies --rebuild)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="where dbt and the rules run: duckdb on this machine, or spark over the lake "
+        "(default $YIMEI_ENGINE or duckdb; docs/scaling.md)",
     )
     run.set_defaults(func=cmd_run)
 
@@ -265,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         "bench", help="benchmark the pipeline at a scale (docs/benchmarks.md)"
     )
     bench.add_argument("--scale", choices=SCALES, default="S", help="data scale (default S)")
+    bench.add_argument(
+        "--engine", choices=ENGINES, default="duckdb", help="the engine to run (default duckdb)"
+    )
     bench.add_argument(
         "--work",
         type=Path,

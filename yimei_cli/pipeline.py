@@ -13,7 +13,7 @@ from ingestion.audit import feeds_loaded_since, known_deliveries
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
 from ingestion.loader import pending_partitions
-from ingestion.settings import Settings
+from ingestion.settings import EngineMismatch, Settings
 from orchestration.runs import fail_dead_runs
 from yimei_cli.failures import describe_step_failures
 
@@ -95,6 +95,11 @@ def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool =
     serving.duckdb is already current: the build is skipped unless ``rebuild``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with run_lock.hold(settings.data_dir, f"yimei run (as of {settings.as_of})"):
+        try:
+            settings.claim_engine()
+        except EngineMismatch as error:
+            print(f"yimei run: {error}")
+            return 2
         use_dagster_home(settings)
         with dg.DagsterInstance.get() as instance:
             for dead in fail_dead_runs(instance):

@@ -69,7 +69,13 @@ def ingest_feeds(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         started = time.perf_counter()
         with warehouse.connect() as con:
             result = load_feed(
-                con, settings.landing_dir, feed, settings.pii_key, context.run_id, requested
+                con,
+                settings.landing_dir,
+                feed,
+                settings.pii_key,
+                context.run_id,
+                requested,
+                lake_dir=settings.lake_dir if settings.on_spark else None,
             )
         seconds = round(time.perf_counter() - started, 3)
         context.log.info(

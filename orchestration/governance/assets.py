@@ -61,6 +61,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     # Great Expectations takes about 4 s to import: loaded by the step that uses it, not by
     # every process that loads the definitions (`yimei run` with nothing new, the UI, sensors).
     from quality.docs import SITE_DIR
+    from quality.facts import SparkFacts
     from quality.findings import record_outcome, write_findings, write_rule_results
     from quality.runner import Validator, run_blocking_rules, run_entity_rules
     from quality.site import write_summary
@@ -73,14 +74,16 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         context.log.warning(f"waiver ignored, {waivers.path} line {row.line}: {row.problem}")
     if waivers.file_problem:
         context.log.warning(f"waivers file {waivers.path} ignored: {waivers.file_problem}")
+    # on the Spark engine the facts are Spark's tables, validated by GX's Spark engine
+    facts = SparkFacts(settings.spark_dir) if settings.on_spark else None
     with warehouse.connect() as con:
-        outcomes, marks = run_entity_rules(con, validator)
+        outcomes, marks = run_entity_rules(con, validator, facts=facts)
         record_waivers(con, waivers, context.run_id)
         write_findings(con, outcomes, context.run_id, marks, waivers)
         faults.point("governance:findings_written")
         # Blocking rules run after the findings are written: findings are published too,
         # so they must pass GOV-10 like every other published table.
-        outcomes |= run_blocking_rules(con, validator)
+        outcomes |= run_blocking_rules(con, validator, facts=facts)
         blocking = {k: v for k, v in outcomes.items() if RULE_BY_ID[k].blocking}
         write_findings(con, blocking, context.run_id)
         write_rule_results(con, outcomes, context.run_id)

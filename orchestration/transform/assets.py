@@ -20,10 +20,12 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ingestion import faults
+from ingestion import faults, lake
 from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_args, ensure_manifest, yimei_dbt_project
+from quality.published import PUBLISHED_TABLES
+from spark_engine import results
 
 ensure_manifest()
 
@@ -57,11 +59,11 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False  # rebuild the incremental models from every delivered partition
 
 
-def build_args(full_refresh: bool = False) -> list[str]:
+def build_args(full_refresh: bool = False, target: str | None = None) -> list[str]:
     # The run date reaches dbt as YIMEI_AS_OF (macros/as_of_date.sql), not in --vars, so a new
     # day keeps dbt's partial parse. dbt's unit tests check the SQL, not the data: they run
     # with the test suite (tests/transform/test_unit_tests.py), not in every production build.
-    args = dbt_args("build", "--exclude-resource-type", "unit_test")
+    args = dbt_args("build", "--exclude-resource-type", "unit_test", target=target)
     return [*args, "--full-refresh"] if full_refresh else args
 
 
@@ -85,10 +87,26 @@ def yimei_dbt_models(
     os.environ["YIMEI_AS_OF"] = settings.as_of.isoformat()
     # One target folder per warehouse, kept between runs: dbt reuses its partial parse and the
     # last run's artifacts stay next to the warehouse they describe.
+    if settings.on_spark:
+        # GOV-12 judges the loads on Spark too: the audit goes to the lake beside the raw tables
+        with warehouse.connect() as con:
+            lake.export_audit(con, settings.lake_dir)
     invocation = dbt.cli(
-        build_args(config.full_refresh), context=context, target_path=settings.dbt_target_dir
+        build_args(config.full_refresh, settings.dbt_target),
+        context=context,
+        target_path=settings.dbt_target_dir,
     )
     for number, event in enumerate(invocation.stream()):
         if number == DBT_EVENTS_BEFORE_FAULT:
             faults.point("dbt:building")  # dbt is mid-build: models written, more to come
         yield event
+    if settings.on_spark:
+        # the marts Spark built, into the warehouse every consumer reads (spark_engine/results.py)
+        with warehouse.connect() as con:
+            imported = results.import_tables(
+                con,
+                settings.spark_dir,
+                [t for t in PUBLISHED_TABLES if t.startswith("marts.")],
+                settings.dbt_target_dir / "manifest.json",
+            )
+        context.log.info(f"imported from Spark: {imported}")

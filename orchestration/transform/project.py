@@ -29,10 +29,13 @@ def project_vars(**extra: Any) -> dict[str, Any]:
     return {"rule_parameters": rule_parameters(), "feeds": list(FEEDS), **extra}
 
 
-def dbt_args(command: str, *args: str, **extra_vars: Any) -> list[str]:
+def dbt_args(command: str, *args: str, target: str | None = None, **extra_vars: Any) -> list[str]:
     """The one place that builds a dbt command line: the pipeline, the parse on load, the
-    tests and the SQL linter (``python -m orchestration.transform.project``) go through it."""
-    return [command, *args, "--vars", json.dumps(project_vars(**extra_vars), sort_keys=True)]
+    tests and the SQL linter (``python -m orchestration.transform.project``) go through it.
+    ``target`` is the engine's profiles.yml target (Settings.dbt_target); none: the default."""
+    targeted = ["--target", target] if target else []
+    vars_json = json.dumps(project_vars(**extra_vars), sort_keys=True)
+    return [command, *args, *targeted, "--vars", vars_json]
 
 
 yimei_dbt_project = DbtProject(

@@ -1,0 +1,108 @@
+"""Where the suites read the facts dbt built: DuckDB, or Spark (the Spark engine).
+
+The runner asks the same questions of both (does a table exist, its columns, its rows) and
+hands each frame to Great Expectations: pandas frames streamed from DuckDB in Arrow batches,
+validated by GX's pandas engine; Spark DataFrames over the tables dbt built on Spark,
+validated where they are by GX's Spark execution engine, never pulled into pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+BATCH_ROWS = 1_000_000
+
+
+class DuckDBFacts:
+    """Tables of the DuckDB warehouse."""
+
+    # an incremental fact table is validated where dbt rewrote it since its last validation
+    incremental = True
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def exists(self, qualified: str) -> bool:
+        schema, table = qualified.split(".")
+        return bool(
+            self.con.execute(
+                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                [schema, table],
+            ).fetchone()[0]
+        )
+
+    def columns(self, qualified: str) -> list[tuple[str, bool]]:
+        """(column, is text) in table order."""
+        schema, table = qualified.split(".")
+        return [
+            (name, dtype == "VARCHAR")
+            for name, dtype in self.con.execute(
+                "select column_name, data_type from duckdb_columns() "
+                "where schema_name = ? and table_name = ? order by column_index",
+                [schema, table],
+            ).fetchall()
+        ]
+
+    def newest_built_at(self, qualified: str) -> datetime | None:
+        if "built_at" not in {name for name, _ in self.columns(qualified)}:
+            return None
+        return self.con.execute(f"select max(built_at) from {qualified}").fetchone()[0]
+
+    def count(self, qualified: str) -> int:
+        return self.con.execute(f"select count(*) from {qualified}").fetchone()[0]
+
+    def frames(
+        self, qualified: str, columns: list[str], built_after: datetime | None = None
+    ) -> Iterator[Any]:
+        where = "true"
+        if built_after is not None:
+            where = f"built_at > timestamp '{built_after.isoformat(sep=' ')}'"
+        sql = f"select {', '.join(columns)} from {qualified} where {where}"
+        reader = self.con.execute(sql).fetch_record_batch(BATCH_ROWS)
+        for batch in reader:
+            yield batch.to_pandas()
+
+
+class SparkFacts:
+    """Tables dbt built on Spark, read from their files (spark_engine/tables.py)."""
+
+    # every row is validated on every run: Spark scales out instead
+    incremental = False
+
+    def __init__(self, spark_dir: Path) -> None:
+        from spark_engine.session import spark_session
+
+        self.spark_dir = spark_dir
+        self.spark = spark_session()
+
+    def _frame(self, qualified: str):
+        from spark_engine import tables
+
+        return self.spark.read.parquet(str(tables.table_dir(self.spark_dir, qualified)))
+
+    def exists(self, qualified: str) -> bool:
+        from spark_engine import tables
+
+        return tables.exists(self.spark_dir, qualified)
+
+    def columns(self, qualified: str) -> list[tuple[str, bool]]:
+        return [
+            (field.name, field.dataType.typeName() == "string")
+            for field in self._frame(qualified).schema.fields
+        ]
+
+    def newest_built_at(self, qualified: str) -> datetime | None:
+        return None
+
+    def count(self, qualified: str) -> int:
+        return self._frame(qualified).count()
+
+    def frames(
+        self, qualified: str, columns: list[str], built_after: datetime | None = None
+    ) -> Iterator[Any]:
+        yield self._frame(qualified).select(*columns)

@@ -1,0 +1,36 @@
+"""The Spark session yimei's own Python steps use on the Spark engine (the governance suites).
+
+dbt runs its own Spark in the dbt process (profiles.yml, target ``spark``). This one reads the
+tables dbt built from their files (spark_engine/tables.py), without the Hive metastore that
+dbt's session holds, so a Dagster process that runs many pipeline runs never blocks dbt on
+the metastore's single-process lock. Settings follow the dbt target's: Asia/Shanghai session
+time, few shuffle partitions on one machine; ``YIMEI_SPARK_MASTER`` points it at a cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+DRIVER_MEMORY_ENV = "YIMEI_SPARK_DRIVER_MEMORY"
+
+
+@functools.cache
+def spark_session():
+    from pyspark.sql import SparkSession
+
+    cores = os.environ.get("YIMEI_SPARK_CORES", "*")
+    builder = (
+        SparkSession.builder.appName("yimei-governance")
+        .master(os.environ.get("YIMEI_SPARK_MASTER", f"local[{cores}]"))
+        .config("spark.driver.memory", os.environ.get(DRIVER_MEMORY_ENV, "4g"))
+        .config("spark.sql.session.timeZone", "Asia/Shanghai")
+        .config(
+            "spark.sql.shuffle.partitions", os.environ.get("YIMEI_SPARK_SHUFFLE_PARTITIONS", "4")
+        )
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
