@@ -56,8 +56,8 @@ complaints as (
         {{ dbt.dateadd('hour', reply_within_hours, 'created_at') }} as reply_deadline,
         -- minutes, so that a reply 30 minutes past a whole hour reads x.5 hours (a double on
         -- both engines: Spark divides by 60.0 in decimals)
-        cast({{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }} as double)
-        / 60 as hours_to_reply,
+        cast({{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }} as double) / 60  -- noqa: LT05
+            as hours_to_reply,
         created_month
     from reviews
     where is_complaint
