@@ -8,7 +8,7 @@ the Spark engine they validate Spark DataFrames on GX's Spark execution engine
 
 - entity rules (GOV-01..09) validate compact fact tables built by dbt (an id,
   the clinic, one boolean and one reason per rule), streamed from DuckDB in
-  Arrow record batches of ``BATCH_ROWS`` rows, one GX validation per batch;
+  Arrow record batches of ``BATCH_ROWS`` rows (quality/facts.py), one GX validation per batch;
 - table rules (GOV-11..13) validate the facts dbt builds beside the entity facts
   (models/governance: one row per table or feed, a flag and its reason);
 - GOV-10 validates the published tables' text columns themselves, batch by batch.

@@ -10,64 +10,12 @@ zone (``published``): same rows, amounts equal to the cent, doubles within 1e-9.
 from __future__ import annotations
 
 import duckdb
-import polars as pl
-from polars.testing import assert_frame_equal
 
 from spark_engine import tables
 from tests.conftest import AS_OF
-from tests.transform.dbt_helpers import run_dbt
+from tests.transform.dbt_helpers import assert_same_values, normalised_rows, run_dbt
 
-# what a build records about itself, not what the data says: when it ran and from which load,
-# and digests whose hash function is each engine's own
-PER_BUILD = {"built_at", "source_digest", "loaded_at", "changed_at", "digest"}
 SCHEMAS = ("reference", "staging", "intermediate", "governance", "marts")
-
-
-def normalised_rows(
-    con: duckdb.DuckDBPyConnection,
-    database: str,
-    qualified: str,
-    skip: set[str] = PER_BUILD,
-    relation: str | None = None,
-) -> pl.DataFrame:
-    """The rows of ``qualified`` (typed as in the attached ``database``; read from
-    ``relation`` if given) in values both engines must agree on, one type each: amounts as
-    text to the cent, integers as bigint; sorted, doubles rounded only to sort."""
-    schema, name = qualified.split(".")
-    columns = [
-        (column, dtype)
-        for column, dtype in con.execute(
-            "select column_name, data_type from duckdb_columns() where database_name = ? "
-            "and schema_name = ? and table_name = ? order by column_index",
-            [database, schema, name],
-        ).fetchall()
-        if column not in skip
-    ]
-    select = []
-    for column, dtype in columns:
-        if dtype.startswith("DECIMAL"):
-            select.append(f'cast(cast("{column}" as decimal(38, 2)) as varchar) as "{column}"')
-        elif dtype in ("DOUBLE", "FLOAT"):
-            select.append(f'cast("{column}" as double) as "{column}"')
-        elif dtype in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT"):
-            select.append(f'cast("{column}" as bigint) as "{column}"')
-        elif dtype.endswith("[]"):
-            select.append(f'cast("{column}" as varchar) as "{column}"')
-        else:
-            select.append(f'"{column}"')
-    source = relation or f"{database}.{qualified}"
-    frame = con.sql(f"select {', '.join(select)} from {source}").pl()
-    order = [
-        pl.col(c).round(6) if dtype in ("DOUBLE", "FLOAT") else pl.col(c) for c, dtype in columns
-    ]
-    return frame.sort(order, nulls_last=True)
-
-
-def assert_same_rows(duck: pl.DataFrame, spark: pl.DataFrame, what: str) -> None:
-    try:
-        assert_frame_equal(duck, spark, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9)
-    except AssertionError as error:
-        raise AssertionError(f"{what} differs between DuckDB and Spark: {error}") from None
 
 
 def _built_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -93,7 +41,7 @@ def test_every_table_dbt_built_equals_the_duckdb_build_row_for_row(spark_run, pu
         assert tables.exists(spark_dir, qualified), f"{qualified} was not built on Spark"
         duck = normalised_rows(con, "duck", qualified)
         relation = tables.duckdb_relation(spark_dir, qualified)
-        assert_same_rows(
+        assert_same_values(
             duck, normalised_rows(con, "duck", qualified, relation=relation), qualified
         )
         compared.append((qualified, duck.height))
