@@ -47,8 +47,11 @@ create table if not exists audit.load_audit (
     rows_read bigint, rows_loaded bigint, rows_quarantined bigint,
     file_status varchar,        -- loaded, partly_quarantined, quarantined, ignored
     file_reason varchar, extra_columns varchar, missing_columns varchar,
-    replaced_earlier boolean, loaded_at timestamptz
+    replaced_earlier boolean, loaded_at timestamptz,
+    reader varchar              -- which reader read it: duckdb, or python line by line
 );
+-- warehouses made before the reader was recorded
+alter table audit.load_audit add column if not exists reader varchar;
 create table if not exists audit.partition_loads (
     feed varchar, dt date, fingerprint varchar, content_checksum varchar,
     run_id varchar, loaded_at timestamptz, files integer,
@@ -161,11 +164,12 @@ def record_files(
                 "extra_columns": s.extra_columns,
                 "missing_columns": s.missing_columns,
                 "replaced_earlier": s.partition.dt in replaced,
+                "reader": s.reader,
             }
             for s in staged
         ],
     )
-    con.execute("insert into audit.load_audit select *, now() from _audit")
+    con.execute("insert into audit.load_audit by name select *, now() as loaded_at from _audit")
 
 
 def record_partitions(

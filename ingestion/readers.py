@@ -16,9 +16,13 @@ gives
   JSON), its text with personal data masked by pattern (``pii.mask_pii_sql``), else NULL.
 
 A malformed line is one row with its reason and raw text; the file's other lines still
-load. A file that cannot be read at all (no usable header, truncated Parquet, an encoding
-that nothing detects) raises ``FileRejected`` with a readable reason; the loader
-quarantines it whole and goes on with the partition's other files.
+load. CSV is read by DuckDB's reader (the fast path); a file that reader cannot read line by
+line (it raises, or one line's open quote swallows the lines after it) is read again by the
+standard library's ``csv``, one physical line at a time (``_read_csv_lines``), and
+``audit.load_audit.reader`` says which read it. A file that cannot be read at all (no
+usable header, truncated Parquet, an encoding that nothing detects) raises ``FileRejected``
+with a readable reason; the loader quarantines it whole and goes on with the partition's
+other files.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +41,19 @@ from ingestion.contract import BOOL, DATE, DECIMAL, INT, SQL_TYPES, TEXT, TIMEST
 from ingestion.duck import load_encodings, sql_literal
 from ingestion.pii import mask_pii_sql
 
+log = logging.getLogger(__name__)
+
 UTF8_BOM = codecs.BOM_UTF8
+# Which reader read a file (audit.load_audit.reader).
+DUCKDB_READER = "duckdb"
+CSV_LINE_READER = "python csv, line by line"
+JSON_LINE_READER = "python, line by line"
+MALFORMED_CSV = "malformed CSV line"
+# A quoted field may span lines; the line-by-line reader joins at most this many lines into
+# one record, and never a line that is a whole record on its own.
+MAX_RECORD_LINES = 100
+# Rows of the line-by-line reader handed to DuckDB per Arrow batch (bounded memory).
+LINE_BATCH_ROWS = 100_000
 # A broken line has no fields, so no record: its raw text is kept, personal data masked.
 BROKEN_LINE = "broken JSON line"
 NOT_UTF8_LINE = "broken JSON line: not valid UTF-8"
@@ -59,6 +76,7 @@ class ReadResult:
     missing_columns: tuple[str, ...]  # contract columns absent (nullable ones are NULL-filled)
     extra_columns: tuple[str, ...]  # delivered columns the contract does not know
     encoding: str
+    reader: str = DUCKDB_READER  # which reader read it (DUCKDB_READER or CSV_LINE_READER)
 
 
 def detect_encoding(path: Path) -> str:
@@ -134,10 +152,15 @@ def _require(contract: TableContract, missing: tuple[str, ...]) -> None:
 def read_csv(
     con: duckdb.DuckDBPyConnection, contract: TableContract, path: Path, pii_key: bytes
 ) -> ReadResult:
-    """Create ``_src`` from one CSV file. DuckDB's reader keeps the lines it cannot parse
-    (wrong field count, unbalanced quote, bad encoding, over-long) in its rejects table
-    while the good ones load (``store_rejects``); those lines become rows of ``_src``
-    with a reason and their masked text, numbered where they stood."""
+    """Create ``_src`` from one CSV file: one row per record, plus one row per line that is
+    no record (with a reason and its masked text), numbered by the line it stood on.
+
+    DuckDB's reader goes first: it keeps the lines it cannot parse in its rejects table
+    while the good ones load (``store_rejects``). For some lines it does not: a carriage
+    return inside a field stops its parser, and a quote opened and never closed swallows
+    the lines after it into one rejected record. Both are caught (the error; records and
+    rejected lines that do not add up to the file's lines), and that file is read again
+    line by line, so a bad line still costs only itself."""
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
     encoding = detect_encoding(path)
@@ -148,6 +171,53 @@ def read_csv(
     if not any(delivered):
         raise FileRejected("no header row")
     mapping, result = _map_columns(contract, delivered)
+    lines, why = _data_lines(path)
+    reader = DUCKDB_READER
+    if why is None:
+        try:
+            _read_csv_duckdb(con, path, encoding, delivered, mapping, pii_key)
+            records = con.execute("select count(*) from _src").fetchone()[0]
+            if records != lines:
+                why = f"{records:,} records and rejected lines from {lines:,} lines"
+        except duckdb.Error as error:
+            # the first line only: DuckDB's later lines quote the record, personal data too
+            why = _first_line(error)[:200]
+    if why is not None:
+        log.warning("%s: read line by line (DuckDB's CSV reader: %s)", path.name, why)
+        _read_csv_lines(con, path, encoding, delivered, mapping, pii_key)
+        reader = CSV_LINE_READER
+    # Rows are counted by the loader, once per group of files (staging.check_groups).
+    return ReadResult(
+        result.columns, result.missing_columns, result.extra_columns, encoding, reader
+    )
+
+
+def _data_lines(path: Path) -> tuple[int, str | None]:
+    """The lines after the header that are not empty (DuckDB skips those), and what in
+    the file DuckDB's reader would get wrong: an empty line before the last record (its rows
+    would be numbered by record, not by the line they stood on). 20 ms for 200,000 lines."""
+    count, empty, trouble = 0, False, None
+    with path.open("rb") as handle:
+        handle.readline()
+        for line in handle:
+            if not line.rstrip(b"\r\n"):
+                empty = True
+                continue
+            count += 1
+            if trouble is None and empty:
+                trouble = "an empty line between records"
+    return count, trouble
+
+
+def _read_csv_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    encoding: str,
+    delivered: list[str],
+    mapping: dict[str, str],
+    pii_key: bytes,
+) -> None:
+    """The fast path: DuckDB's reader, its rejected lines added as rows."""
     # Every delivered column is read as text; positions, not names, tie data to header.
     columns = ", ".join(f"{sql_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(delivered)))
     select = ", ".join(
@@ -175,13 +245,9 @@ def read_csv(
                           rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')
             """
         )
-    except duckdb.Error as error:
-        raise FileRejected(f"unreadable CSV: {_first_line(error, 2)[:300]}") from error
     finally:
         con.execute(f"set preserve_insertion_order = {str(preserve).lower()}")
     _add_rejected_lines(con, pii_key)
-    # Rows are counted by the loader, once per group of files (staging.check_groups).
-    return ReadResult(result.columns, result.missing_columns, result.extra_columns, encoding)
 
 
 def _add_rejected_lines(con: duckdb.DuckDBPyConnection, pii_key: bytes) -> None:
@@ -196,7 +262,7 @@ def _add_rejected_lines(con: duckdb.DuckDBPyConnection, pii_key: bytes) -> None:
         select _row_number, _pre_reason, {mask_pii_sql("raw", pii_key)} as _raw_line
         from (
             select line - 1 as _row_number,   -- line 1 is the header
-                   'malformed CSV line: ' || string_agg(
+                   '{MALFORMED_CSV}: ' || string_agg(
                        distinct lower(error_type::varchar) || ' (' || error_message || ')', '; '
                    ) as _pre_reason,
                    any_value(csv_line) as raw
@@ -227,6 +293,155 @@ def _add_rejected_lines(con: duckdb.DuckDBPyConnection, pii_key: bytes) -> None:
     con.execute("alter table _src_numbered rename to _src")
     for table in ("_csv_bad", "_csv_gaps", "_csv_rejects", "_csv_scans"):
         con.execute(f"drop table if exists {table}")
+
+
+class _Line:
+    """One physical line of a CSV file: its number after the header, and its text."""
+
+    __slots__ = ("number", "raw", "text", "error")
+
+    def __init__(self, number: int, raw: bytes, encoding: str) -> None:
+        # A NUL byte is read into its value, as DuckDB does: validation quarantines the row.
+        self.number, self.raw = number, raw
+        self.text: str | None = None
+        self.error: str | None = None
+        try:
+            self.text = raw.decode(encoding)
+        except UnicodeDecodeError as error:
+            self.error = f"invalid encoding (not valid {encoding.upper()}: {error.reason})"
+
+    def shown(self, encoding: str) -> str:
+        """The text kept in quarantine (masked later, in SQL)."""
+        return self.raw.decode(encoding, errors="replace")
+
+
+def _parse_record(text: str) -> tuple[list[str] | None, str | None]:
+    """The fields of one record, or why the text is none: CSV as DuckDB reads it (comma,
+    double quote, a quote escaped by doubling it), strictly."""
+    try:
+        rows = list(csv.reader([text], delimiter=",", quotechar='"', doublequote=True, strict=True))
+    except csv.Error as error:
+        message = str(error)
+        if "unexpected end of data" in message:
+            return None, "open quote"
+        if "new-line character" in message or "newline" in message:
+            return None, "unquoted value (a line break inside an unquoted field)"
+        return None, f"unquoted value ({message})"
+    if len(rows) != 1:
+        return None, "unquoted value (a line break inside an unquoted field)"
+    return rows[0], None
+
+
+def _field_count_problem(fields: list[str], width: int) -> str | None:
+    if len(fields) > width:
+        return f"too many columns (expected {width} fields, found {len(fields)})"
+    if len(fields) < width:
+        return f"missing columns (expected {width} fields, found {len(fields)})"
+    return None
+
+
+def _records(lines: list[_Line], width: int):
+    """(line, fields, None) per record, (line, None, reason) per line that is none.
+
+    Each physical line is a record on its own, except where a quote left open on a line is
+    closed on a later one (a quoted value with a line break): those lines are joined, up to
+    MAX_RECORD_LINES, as long as none of the joined lines is a record on its own. A line
+    that opens a quote it never closes therefore costs only itself."""
+
+    def whole(line: _Line) -> list[str] | None:
+        if line.text is None:
+            return None
+        fields, problem = _parse_record(line.text)
+        return fields if problem is None and len(fields) == width else None
+
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.error is not None:
+            yield line, None, line.error
+            continue
+        fields, problem = _parse_record(line.text)
+        if problem == "open quote":
+            text, last = line.text, index
+            while last < len(lines) and last - index < MAX_RECORD_LINES - 1:
+                following = lines[last]
+                if following.text is None or whole(following) is not None:
+                    break
+                text += "\n" + following.text
+                last += 1
+                fields, problem = _parse_record(text)
+                if problem != "open quote":
+                    break
+            if problem is None and len(fields) == width:
+                index = last  # the joined lines are this record
+            else:
+                fields, problem = None, "unquoted value (a quote is opened and never closed)"
+        if problem is None:
+            problem = _field_count_problem(fields, width)
+        if problem is not None:
+            yield line, None, problem
+        else:
+            yield line, fields, None
+
+
+def _read_csv_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    encoding: str,
+    delivered: list[str],
+    mapping: dict[str, str],
+    pii_key: bytes,
+) -> None:
+    """The fallback: ``_src`` built from the standard library's ``csv`` over each physical
+    line (``_records``), with the same columns, numbering and reasons as the fast path.
+    Used only for a file DuckDB's reader could not read line by line."""
+    text_encoding = "gb18030" if encoding == "gb18030" else "utf-8"
+    width = len(delivered)
+    kept = [(i, mapping[name]) for i, name in enumerate(delivered) if name in mapping]
+    previous_limit = csv.field_size_limit()
+    csv.field_size_limit(max(previous_limit, 1 << 24))  # DuckDB's 16 MB line limit
+    raw = path.read_bytes()
+    lines = [
+        _Line(number, line[:-1] if line.endswith(b"\r") else line, text_encoding)
+        for number, line in enumerate(raw.split(b"\n")[1:], start=1)
+    ]
+    del raw
+    lines = [line for line in lines if line.raw]  # empty lines: skipped, as DuckDB does
+    schema = pa.schema(
+        [(name, pa.string()) for _, name in kept]
+        + [("_row_number", pa.int64()), ("_pre_reason", pa.string()), ("_raw_text", pa.string())]
+    )
+    batches = []
+    try:
+        rows: dict[str, list] = {name: [] for name in schema.names}
+        for line, fields, problem in _records(lines, width):
+            for i, name in kept:
+                rows[name].append(fields[i] if fields is not None else None)
+            rows["_row_number"].append(line.number)
+            rows["_pre_reason"].append(None if problem is None else f"{MALFORMED_CSV}: {problem}")
+            rows["_raw_text"].append(None if problem is None else line.shown(text_encoding))
+            if len(rows["_row_number"]) == LINE_BATCH_ROWS:
+                batches.append(pa.RecordBatch.from_pydict(rows, schema=schema))
+                rows = {name: [] for name in schema.names}
+        batches.append(pa.RecordBatch.from_pydict(rows, schema=schema))
+    finally:
+        csv.field_size_limit(previous_limit)
+    del lines
+    con.register("_csv_lines_view", pa.Table.from_batches(batches, schema=schema))
+    try:
+        select = ", ".join(f'"{name}"' for _, name in kept)
+        con.execute(
+            f"""
+            create or replace temp table _src as
+            select {select}, _row_number, _pre_reason,
+                   case when _raw_text is not null
+                        then {mask_pii_sql("_raw_text", pii_key)} end as _raw_line
+            from _csv_lines_view order by _row_number
+            """
+        )
+    finally:
+        con.unregister("_csv_lines_view")
 
 
 # Parquet physical types accepted per contract kind; anything else rejects the file,
@@ -353,9 +568,10 @@ def read_jsonl_files(
     contract: TableContract,
     files: list[tuple[int, Path]],
     pii_key: bytes,
-) -> dict[int, tuple[str, ...]]:
+) -> tuple[dict[int, tuple[str, ...]], str]:
     """Create ``_src`` from JSON Lines files in one pass over their text; returns, per
-    file index, the delivered keys the contract does not know.
+    file index, the delivered keys the contract does not know, and which reader split the
+    lines (DuckDB's ``read_text``, or Python where a file is not valid UTF-8).
 
     Read as lines, so a broken line is one quarantined row (with its masked text), not a
     lost file; ``_row_number`` is the line number.
@@ -393,12 +609,14 @@ def read_jsonl_files(
         from judged
     """
 
+    reader = DUCKDB_READER
     try:
         con.execute(docs(lines))
     except duckdb.InvalidInputException as error:
         if "UTF-8" not in str(error):
             raise
         con.execute(docs(_lines_from_python(con, files)))
+        reader = JSON_LINE_READER
     paths_list = ", ".join(f"'$.{c.delivered_name}'" for c in contract.columns)
     selects, type_checks = [], []
     for i, column in enumerate(contract.columns, start=1):
@@ -438,4 +656,4 @@ def read_jsonl_files(
     con.execute("alter table _src drop column _extra")
     con.execute("drop table _docs")
     con.execute("drop table if exists _py_lines")
-    return {index: tuple(keys) for index, keys in extra}
+    return {index: tuple(keys) for index, keys in extra}, reader

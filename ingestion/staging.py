@@ -22,6 +22,7 @@ from ingestion import lake
 from ingestion.contract import FEEDS, TableContract
 from ingestion.landing import LandedFile, Partition
 from ingestion.readers import (
+    DUCKDB_READER,
     FileRejected,
     ParquetLayout,
     inspect_parquet,
@@ -73,6 +74,7 @@ class StagedFile:
     file_status: str = "loaded"
     file_reason: str | None = None
     encoding: str | None = None
+    reader: str | None = None  # which reader read it (readers.DUCKDB_READER, ...)
     extra_columns: str | None = None
     missing_columns: str | None = None
 
@@ -203,15 +205,18 @@ def stage_file(
             if local.stat().st_size == 0:
                 raise FileRejected("empty file (0 bytes)")
             staged.present, staged.encoding = tuple(c.name for c in contract.columns), "utf-8"
+            staged.reader = DUCKDB_READER  # unless its group needs Python (_source_of)
         elif contract.file_format == "parquet_or_csv" and suffix == ".parquet":
             layout = staged.layout = inspect_parquet(con, contract, local)
             staged.present, staged.encoding = layout.columns, "parquet"
+            staged.reader = DUCKDB_READER
             _note_columns(staged, layout.extra_columns, layout.missing_columns)
         elif suffix == ".csv":
             result = read_csv(con, contract, local, pii_key)
             staged.source_table = f"_src_{index}"
             con.execute(f"alter table _src rename to {staged.source_table}")
             staged.present, staged.encoding = result.columns, result.encoding
+            staged.reader = result.reader
             _note_columns(staged, result.extra_columns, result.missing_columns)
         else:
             raise FileRejected(f"unexpected file type {suffix or '(none)'} for {contract.table}")
@@ -245,7 +250,10 @@ def _source_of(
     if first.layout is not None:
         return parquet_scan_sql(first.layout, files)
     if first.source_table is None:
-        for index, keys in read_jsonl_files(con, first.contract, files, pii_key).items():
+        extra, reader = read_jsonl_files(con, first.contract, files, pii_key)
+        for staged in members:
+            staged.reader = reader
+        for index, keys in extra.items():
             staged = next(s for s in members if s.index == index)
             _note_columns(staged, keys, ())
         con.execute(f"alter table _src rename to {name}")

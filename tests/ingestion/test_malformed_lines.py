@@ -17,11 +17,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingestion.contract import FEEDS, TABLE_BY_NAME
 from ingestion.duck import connect
 from ingestion.loader import load_feed
 from ingestion.pii import pii_hash
+from ingestion.readers import CSV_LINE_READER
 from tests.conftest import TEST_PII_KEY
 
 KEY = TEST_PII_KEY.encode()
@@ -228,3 +231,210 @@ def test_all_feeds_declare_their_files():
         c.table for tables in FEEDS.values() for c in tables if c.file_format in ("csv", "gbk_csv")
     }
     assert csv_tables == {table for _, table, _, _ in CSV_CASES}
+
+
+# ---- property: any one line replaced by anything costs only that line ----------------------
+
+HYPOTHESIS = settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,  # the same examples every run: the suite is not flaky
+    database=None,  # nothing written into the checkout
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# What breaks CSV readers: quotes (stray, doubled, unbalanced), delimiters, JSON punctuation,
+# NUL, a carriage return inside the line, Chinese text, and bytes valid in no encoding.
+CSV_TROUBLE = st.lists(
+    st.sampled_from(
+        [
+            '"',
+            '""',
+            ",",
+            "{",
+            "}",
+            ":",
+            "\x00",
+            "\r",
+            "\t",
+            " ",
+            "a",
+            "9",
+            "诊所",
+            "\\",
+            "'",
+            "13912345678",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@st.composite
+def _replacement(draw, original: bytes, encoding: str) -> bytes:
+    """A line in place of ``original``: arbitrary trouble, or the original damaged the way
+    upstream systems damage lines (a quote added or removed, a JSON value unquoted, a field
+    dropped), with invalid bytes sometimes."""
+    text = original.decode(encoding)
+    kind = draw(st.sampled_from(["trouble", "quote", "unquote", "drop_field"]))
+    if kind == "trouble":
+        line = draw(CSV_TROUBLE)
+    elif kind == "quote":
+        at = draw(st.integers(0, len(text)))
+        line = text[:at] + draw(st.sampled_from(['"', '"{"a":1,', ',"'])) + text[at:]
+    elif kind == "unquote":
+        line = text.replace('""', '"').replace('"', "") + ',{"fee":1,"x":"y"}'
+    else:
+        fields = text.split(",")
+        line = ",".join(fields[:-1] if len(fields) > 1 else [*fields, "extra"])
+    data = line.encode(encoding, errors="replace")
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + (b"\xff\xfe\x80" if encoding == "utf-8" else b"\x80\xff") + data[at:]
+    return data
+
+
+def _outcome(con, table: str) -> dict[int, tuple]:
+    """Per data line: ('raw', the row as loaded) or ('quarantine', reason)."""
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'raw' "
+            "and table_name = ? and column_name not in ('_run_id', '_loaded_at', '_row_number') "
+            "order by column_index",
+            [table],
+        ).fetchall()
+    ]
+    outcome: dict[int, list] = {}
+    for number, *values in con.execute(
+        f"select _row_number, {', '.join(columns)} from raw.{table}"
+    ).fetchall():
+        outcome.setdefault(number, []).append(("raw", tuple(values)))
+    for number, reason in con.execute(
+        "select row_number, reason from audit.quarantine where table_name = ? "
+        "and row_number is not null",
+        [table],
+    ).fetchall():
+        outcome.setdefault(number, []).append(("quarantine", reason))
+    return {number: tuple(sorted(o, key=repr)) for number, o in outcome.items()}
+
+
+class _CsvDelivery:
+    """One clean CSV delivery of a table, loaded once as it came (the baseline)."""
+
+    def __init__(self, root: Path, source: Path, manifest: dict, table: str) -> None:
+        self.root, self.table = root, table
+        self.landing = root / "landing"
+        if table == "orders":  # orders come as CSV too; they resolve against the CRM
+            self.feeds = ("clinics", "orders")
+            for crm in sorted((source / "clinics").glob("dt=*")):
+                _copy_partition(crm, self.landing, "clinics")
+            partition = _first_partition(source, manifest, "orders", "part-0000.parquet")
+            target = self.landing / "orders" / partition.name
+            target.mkdir(parents=True)
+            (target / "_SUCCESS").touch()
+            self.path = target / "part-0000.csv"
+            pl.read_parquet(partition / "part-0000.parquet").head(40).write_csv(self.path)
+            self.encoding = "utf-8"
+        else:
+            feed, _, file_name, self.encoding = next(c for c in CSV_CASES if c[1] == table)
+            self.feeds = (feed,)
+            partition = _first_partition(source, manifest, feed, file_name)
+            self.path = _copy_partition(partition, self.landing, feed) / file_name
+        self.clean = self.path.read_bytes()
+        self.baseline = self.load()
+
+    def load(self) -> dict[int, tuple]:
+        path = self.root / f"w{len(list(self.root.glob('w*.duckdb')))}.duckdb"
+        con = connect(path)
+        try:
+            for feed in self.feeds:
+                load_feed(con, str(self.landing), feed, KEY, "run-1")
+            outcome = _outcome(con, self.table)
+            self.readers = {
+                r
+                for (r,) in con.execute(
+                    "select reader from audit.load_audit where table_name = ?", [self.table]
+                ).fetchall()
+            }
+        finally:
+            con.close()
+            path.unlink()
+        return outcome
+
+    def lines(self) -> list[bytes]:
+        return self.clean.rstrip(b"\n").split(b"\n")
+
+
+CSV_TABLES = [table for _, table, _, _ in CSV_CASES] + ["orders"]
+_DELIVERIES: dict[str, _CsvDelivery] = {}
+
+
+@pytest.fixture(params=CSV_TABLES)
+def csv_delivery(request, tmp_path_factory, small_landing) -> _CsvDelivery:
+    table = request.param
+    if table not in _DELIVERIES:
+        source, manifest = small_landing
+        _DELIVERIES[table] = _CsvDelivery(tmp_path_factory.mktemp(table), source, manifest, table)
+    return _DELIVERIES[table]
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_any_line_replaced_by_anything_costs_only_that_line(csv_delivery, data):
+    """Every CSV table: one data line replaced by arbitrary text (stray or unbalanced quotes,
+    unquoted JSON, delimiters, NUL, a carriage return, invalid UTF-8 or GBK bytes) leaves every
+    other line's outcome exactly as in the clean delivery (loaded with the same values, or
+    quarantined for the same reason), and that line is loaded or quarantined, never lost."""
+    delivery = csv_delivery
+    lines = delivery.lines()
+    number = data.draw(st.integers(1, len(lines) - 1), label="line")
+    replacement = data.draw(_replacement(lines[number], delivery.encoding), label="replacement")
+    broken = [*lines[:number], replacement, *lines[number + 1 :]]
+    delivery.path.write_bytes(b"\n".join(broken) + b"\n")
+    try:
+        outcome = delivery.load()
+    finally:
+        delivery.path.write_bytes(delivery.clean)
+    others = {n: o for n, o in outcome.items() if n != number}
+    expected = {n: o for n, o in delivery.baseline.items() if n != number}
+    assert others == expected, "every other line as in the clean delivery"
+    if replacement.strip(b" \t\r"):
+        assert number in outcome, "the replaced line is loaded or quarantined, never lost"
+        assert len(outcome[number]) == 1
+    else:
+        assert number not in outcome  # an empty line is no record
+
+
+def test_a_file_duckdb_cannot_read_is_read_line_by_line(tmp_path, small_landing):
+    """A carriage return inside a field stops DuckDB's parser, and a line that is only a
+    quote swallows every line after it: the file is read again line by line, the audit says
+    so, and every valid row loads."""
+    source, manifest = small_landing
+    partition = _copy_partition(
+        _first_partition(source, manifest, "clinics", "clinics.csv"),
+        tmp_path / "landing",
+        "clinics",
+    )
+    lines = (partition / "clinics.csv").read_bytes().rstrip(b"\n").split(b"\n")
+    lines[2] = b"C-x,\xe8\xaf\x8a\rx," + PHONE.encode()
+    (partition / "clinics.csv").write_bytes(b"\n".join(lines) + b"\n")
+    doctors = (partition / "doctors.csv").read_bytes().rstrip(b"\n").split(b"\n")
+    doctors.insert(3, b'"')
+    (partition / "doctors.csv").write_bytes(b"\n".join(doctors) + b"\n")
+    con = connect(tmp_path / "warehouse.duckdb")
+    load_feed(con, str(tmp_path / "landing"), "clinics", KEY, "run-1")
+    audit = dict(
+        con.execute(
+            "select table_name, (reader, rows_read, rows_loaded, rows_quarantined) "
+            "from audit.load_audit"
+        ).fetchall()
+    )
+    assert audit["clinics"] == (CSV_LINE_READER, len(lines) - 1, len(lines) - 2, 1)
+    assert audit["doctors"] == (CSV_LINE_READER, len(doctors) - 1, len(doctors) - 2, 1)
+    quarantined = _quarantined(con, "clinics")
+    reason, raw, _ = quarantined[2]
+    assert reason.startswith("malformed CSV line: unquoted value"), reason
+    _check_masked(raw)
+    assert pii_hash(PHONE, KEY) in raw
+    assert _quarantined(con, "doctors")[3][0].startswith("malformed CSV line: unquoted value")
+    con.close()
