@@ -19,10 +19,18 @@ from pathlib import Path
 
 from ingestion.duck import connect
 from serving.cluster import OWNER, READER, ClusterError, LocalCluster
-from serving.postgres import EndpointError, pg_connection, publish_to_postgres, published_version
+from serving.postgres import (
+    SWAP_WAIT_SECONDS,
+    EndpointError,
+    pg_connection,
+    publish_to_postgres,
+    published_version,
+)
 
 URL_ENV = "YIMEI_SERVING_PG_URL"
 READER_ROLE_ENV = "YIMEI_PG_READER_ROLE"  # the read-only role to grant, on a PostgreSQL of yours
+# how long a publish waits for readers still holding the published version (serving/postgres.py)
+SWAP_WAIT_ENV = "YIMEI_PG_SWAP_WAIT_S"
 STATUS_FILE = "postgres_endpoint.json"
 
 
@@ -101,7 +109,8 @@ def _publish(target: _Target, serving_path: Path, version: str | None) -> Endpoi
         current = published_version(target.url)
         if version is None or current == version:
             return _status("current", target.where, current, version, "already current")
-        done = publish_to_postgres(serving_path, target.url, version, _reader_role(target))
+        wait = float(os.environ.get(SWAP_WAIT_ENV) or SWAP_WAIT_SECONDS)
+        done = publish_to_postgres(serving_path, target.url, version, _reader_role(target), wait)
     except EndpointError as error:
         return _status("behind", target.where, None, version, str(error))
     detail = f"published {len(done.tables)} tables, {done.rows:,} rows in {done.seconds:.1f} s"

@@ -202,6 +202,19 @@ def test_the_reader_can_only_read_the_published_tables(endpoint, statement):
             pg.execute(statement)
 
 
+def test_the_reader_can_use_no_schema_but_the_published_ones(endpoint):
+    """Not the bookkeeping schema, not ``public``, not a next or old version of the published
+    schemas; PostgreSQL's own catalogues stay readable, as every client needs them."""
+    with psycopg.connect(endpoint.reader_url, autocommit=True) as pg:
+        usable = pg.execute(
+            "select nspname from pg_namespace where has_schema_privilege(oid, 'usage') "
+            "and nspname not in ('pg_catalog', 'information_schema') order by 1"
+        ).fetchall()
+        schemas = [r[0] for r in pg.execute("select nspname from pg_namespace").fetchall()]
+    assert [r[0] for r in usable] == ["governance", "marts"]
+    assert {"public", "yimei_serving"} <= set(schemas)
+
+
 def test_serve_refuses_to_listen_beyond_loopback_without_password_and_tls(tmp_path):
     yimei = str(Path(sys.executable).with_name("yimei"))
     result = subprocess.run(
