@@ -8,7 +8,9 @@
 - ``dbt:start=wait:/tmp/x``: the process creates ``/tmp/x.reached`` and waits (up to
   ten minutes) until ``/tmp/x`` exists, so a test can act while the run stands there;
 - ``ingest:before_commit=raise``: an ``InjectedFault`` is raised there, as any error in
-  the middle of a step would be, for tests that stay in one process.
+  the middle of a step would be, for tests that stay in one process;
+- ``dbt:output=drop``: ``dropped`` says yes there, and the caller loses what it was about to
+  pass on (a dbt event lost on its way to Dagster, so the steps after it are skipped).
 
 Unset (always, outside the tests), a point costs one dictionary look-up.
 """
@@ -37,9 +39,14 @@ def _plan(spec: str) -> dict[str, str]:
     return plan
 
 
+def dropped(name: str) -> bool:
+    """Whether the point ``name`` is to lose what passes it (action ``drop``)."""
+    return _plan(os.environ.get("YIMEI_FAULTS", "")).get(name) == "drop"
+
+
 def point(name: str) -> None:
     action = _plan(os.environ.get("YIMEI_FAULTS", "")).get(name)
-    if action is None:
+    if action is None or action == "drop":
         return
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

@@ -96,10 +96,19 @@ def dbt_failures(settings: Settings) -> list[str]:
     ]
 
 
+SKIPPED = (
+    "step {step} was skipped: an asset it needs was not materialized by the steps before it "
+    "(a lost event?), so nothing after it ran"
+)
+
+
 def describe_step_failures(settings: Settings, result) -> list[str]:
-    """One line per failed step of a Dagster run result, with a hint where one is known."""
+    """One line per failed or skipped step of a Dagster run result, with a hint where one
+    is known."""
     lines = []
     for event in result.all_events:
+        if event.event_type_value == "STEP_SKIPPED":
+            lines.append(SKIPPED.format(step=event.step_key))
         if event.event_type_value != "STEP_FAILURE":
             continue
         error = getattr(event.event_specific_data, "error", None)

@@ -136,6 +136,7 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
     from orchestration.definitions import defs  # after settings.export(): resources read env
     from orchestration.feeds.partitions import range_tags
     from orchestration.jobs import ingest_job
+    from orchestration.serving.assets import SERVING
     from orchestration.transform.selection import last_successful_build, plan_build
 
     ingest_run_ids: list[str] = []
@@ -176,7 +177,14 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
             tags=built_from,
             asset_selection=plan.selection,
         )
-    if result.success:
+        published = SERVING in {e.asset_key for e in result.get_asset_materialization_events()}
+        if result.success and not published:
+            # Dagster calls a run whose steps were skipped a success; it published nothing, so
+            # it is recorded failed: the next run must not take it for the last publish.
+            instance.report_run_failed(
+                result.dagster_run, message="the run did not publish: a step was skipped"
+            )
+    if result.success and published:
         print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)
         return 0
     return _failed(settings, result, ingest_run_ids, started)
@@ -205,7 +213,8 @@ def _failed(settings: Settings, result, ingest_run_ids: list[str], started: floa
         notify_blocked_run(result.run_id, settings)
     else:
         failures = describe_step_failures(settings, result) or ["no step failed; the run did"]
-        print(f"\nRUN FAILED (run {result.run_id}; every event is in the Dagster UI: make ui)")
+        headline = "RUN FAILED" if not result.success else "RUN DID NOT PUBLISH"
+        print(f"\n{headline} (run {result.run_id}; every event is in the Dagster UI: make ui)")
         for line in failures:
             print(f"  {line}")
         print(f"  {settings.serving_path} still holds the last published version.")
