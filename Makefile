@@ -22,11 +22,13 @@ SUPERSET_DIR := bi/superset
 SUPERSET_VENV := $(SUPERSET_DIR)/.venv
 SUPERSET_STAMP := $(SUPERSET_VENV)/.synced-$(shell cat $(SUPERSET_DIR)/uv.lock $(SUPERSET_DIR)/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup system-packages run test lint ui serve superset superset-env sample clean bench
+.PHONY: help setup system-packages run test check lint ui serve superset superset-env sample clean \
+	bench
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
 	@echo "make test   set up, lint (ruff, sqlfluff) and run the tests"
+	@echo "make check  lint and the quick tests: no pipeline run, server, Spark or browser"
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
 	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
 	@echo "make superset  the Superset starter dashboard on http://127.0.0.1:8088 (docs/bi.md)"
@@ -101,6 +103,11 @@ lint: setup
 
 test: lint superset-env
 	$(BIN)/pytest
+
+# The inner loop (tests/README.md): the tests that need nothing but this process.
+QUICK := not pipeline and not server and not spark and not browser
+check: lint
+	$(BIN)/pytest -m "$(QUICK)"
 
 ui: setup
 	$(BIN)/yimei ui --landing $(LANDING)

@@ -8,6 +8,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.pipeline
+
 PUBLISHED = [
     "marts.market_monthly",
     "marts.procedure_price_index",

@@ -10,9 +10,12 @@ for entity.
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from quality.published import PUBLISHED_TABLES
 from tests.transform.dbt_helpers import assert_same_values, normalised_rows
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.spark]
 
 # what differs between two runs by construction: their run ids and clocks
 PER_RUN = {"run_id", "first_detected_at", "detected_at", "resolved_at", "run_at", "checked_at"}

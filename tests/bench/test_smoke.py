@@ -19,6 +19,8 @@ from bench.harness import run_benchmark
 from bench.queries import query_files
 from bench.stages import STAGES
 
+pytestmark = pytest.mark.pipeline
+
 ALL_PHASES = os.environ.get("YIMEI_BENCH_SMOKE_ALL_PHASES") == "1"
 
 

@@ -14,6 +14,8 @@ import pytest
 from quality.alerts import WEBHOOKS_ENV, Webhook, parse_webhooks
 from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
 
+pytestmark = pytest.mark.pipeline
+
 TINY = replace(
     SMALL, seed=3, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200
 )

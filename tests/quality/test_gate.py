@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
 
+pytestmark = pytest.mark.pipeline
+
 # Small enough for one run per scenario; still every violation kind and 60 days of orders.
 TINY = replace(
     SMALL, seed=11, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200

@@ -18,6 +18,8 @@ import pytest
 from quality.waivers import WAIVERS_ENV
 from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
 
+pytestmark = pytest.mark.pipeline
+
 TINY = replace(
     SMALL, seed=5, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200
 )

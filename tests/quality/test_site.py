@@ -17,6 +17,8 @@ from quality.docs import BUILDS_DIR, REDACTED, SITE_DIR
 from quality.rules import RULES
 from quality.runner import Validator
 
+pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -18,7 +18,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.conftest import FIGURES, copy_data_dir, run_yimei, wait_for
+
+pytestmark = pytest.mark.pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 READERS = 8

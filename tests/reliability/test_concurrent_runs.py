@@ -30,6 +30,8 @@ from tests.reliability.conftest import (
     yimei_env,
 )
 
+pytestmark = pytest.mark.pipeline
+
 
 def _loads_per_file(data_dir: Path) -> dict[str, int]:
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)

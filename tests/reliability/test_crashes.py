@@ -16,6 +16,8 @@ import pytest
 
 from tests.reliability.conftest import dagster_runs, run_yimei, serving_version
 
+pytestmark = pytest.mark.pipeline
+
 # (fault, what the kill interrupts, whether serving.duckdb exists afterwards)
 KILLS = [
     ("ingest:before_commit=kill", "ingestion, inside a chunk's transaction", False),

@@ -21,6 +21,8 @@ from quality.rules import RULES
 from tests.reliability.conftest import FIGURES, copy_data_dir, run_yimei, serving_version
 from yimei_cli.failures import hint
 
+pytestmark = pytest.mark.pipeline
+
 
 def _mount(point: Path, size_mb: int) -> None:
     point.mkdir(parents=True, exist_ok=True)

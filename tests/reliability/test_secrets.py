@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import TEST_PII_KEY
 from tests.reliability.conftest import FIGURES
 
+pytestmark = pytest.mark.pipeline
+
 # What a delivered phone, IPv4 address or UUID device id looks like wherever it is written.
 TOKENS = re.compile(
     rb"[0-9]{7,}|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"

@@ -8,7 +8,11 @@ failed, so that no later run takes it for the last publish.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.conftest import copy_data_dir, dagster_runs, run_yimei, serving_version
+
+pytestmark = pytest.mark.pipeline
 
 
 def test_a_run_whose_publish_was_skipped_exits_non_zero_and_names_the_step(tmp_path, clean_run):

@@ -24,6 +24,8 @@ from report.fmt import format_value, growth, money, pct, pp_diff
 from report.render import SECTIONS
 from tests.conftest import AS_OF, run_yimei
 
+pytestmark = pytest.mark.pipeline
+
 YEAR = AS_OF.year  # the small sample covers the 120 days before AS_OF
 FACT_SPAN = re.compile(r'<span class="fact" data-fact="([^"]+)">([^<]*)</span>')
 COMMENTARY = re.compile(r'<p class="commentary">(.*?)</p>', re.S)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from quality.published import PUBLISHED_TABLES
+
+pytestmark = pytest.mark.pipeline
 
 
 def test_every_published_table_and_column_is_described(published):

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pytest
 
 from serving.endpoint import read_status, serving_version
 from serving.postgres import publish_to_postgres, published_version
 from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
 READERS = 8
 PUBLISHES = 3

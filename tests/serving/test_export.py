@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import run_yimei
 
+pytestmark = pytest.mark.pipeline
+
 FORMULA = "=1+1"
 
 

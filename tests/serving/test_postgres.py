@@ -13,6 +13,8 @@ import pytest
 from quality.published import PUBLISHED_TABLES
 from tests.serving.conftest import free_port, serve_env
 
+pytestmark = [pytest.mark.pipeline, pytest.mark.server]
+
 JDBC_DRIVER = Path("/usr/share/java/postgresql.jar")
 # Java 17 runs a single source file as it is: the metadata calls Metabase and Tableau make.
 JDBC_CLIENT = """

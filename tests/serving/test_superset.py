@@ -26,6 +26,8 @@ from tests.conftest import ARTIFACTS
 from tests.serving.conftest import free_port, in_foreground, serve_env
 from yimei_cli.superset import DASHBOARD
 
+pytestmark = [pytest.mark.pipeline, pytest.mark.server, pytest.mark.browser]
+
 BUNDLE = SUPERSET_DIR / "bundle"
 CHROMEDRIVER = "/usr/bin/chromedriver"  # Debian's chromium-driver, the same version as chromium
 

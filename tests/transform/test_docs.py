@@ -8,6 +8,8 @@ import pytest
 
 from tests.transform.dbt_helpers import run_dbt
 
+pytestmark = pytest.mark.pipeline
+
 PUBLISHED_MARTS = {
     "market_monthly",
     "procedure_price_index",

@@ -33,6 +33,8 @@ from ingestion.loader import load_feed
 from tests.conftest import AS_OF, TEST_PII_KEY
 from tests.transform.dbt_helpers import MODEL_KEYS, assert_same_rows, read_models, run_dbt
 
+pytestmark = pytest.mark.pipeline
+
 CUTOFF = AS_OF - timedelta(days=25)  # the first build sees deliveries up to this day
 SNAPSHOT_FEEDS = ("clinics", "registry")
 PAID_CORRECTION = Decimal("100.00")

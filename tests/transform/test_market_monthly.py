@@ -21,6 +21,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+pytestmark = pytest.mark.pipeline
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUCCESS = "_SUCCESS"
 

@@ -6,11 +6,14 @@ import hashlib
 from datetime import timedelta
 
 import dagster as dg
+import pytest
 
 from ingestion.settings import Settings
 from orchestration.transform.selection import AS_OF_TAG, LOADS_TAG
 from tests.conftest import AS_OF, run_yimei
 from yimei_cli.pipeline import already_published, loads_watermark
+
+pytestmark = pytest.mark.pipeline
 
 
 def _digest(path) -> str:
