@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import defs
+from quality.rules import RULES
 
 RAW_TABLES = [
     "clinics",
@@ -74,8 +75,8 @@ def test_every_rule_is_an_asset_check_and_blocking_ones_block():
         if isinstance(assets_def, dg.AssetsDefinition)
         for spec in assets_def.check_specs
     }
-    for number in range(1, 14):
-        name = next(n for n in checks if n.startswith(f"gov_{number:02d}_"))
-        assert checks[name].blocking == (number >= 10), name
+    for rule in RULES:
+        assert rule.check_name in checks, rule.rule_id
+        assert checks[rule.check_name].blocking == rule.blocking, rule.rule_id
     # dbt tests are shown as asset checks too
     assert any(name.startswith(("unique_", "not_null_")) for name in checks)

@@ -62,6 +62,22 @@ def run_dbt(
     return result
 
 
+def unit_test_statuses(target_dir: Path) -> tuple[dict[str, str], set[str]]:
+    """After `dbt test --select test_type:unit` into ``target_dir``: each unit test's status
+    (from run_results.json), and every unit test the project declares (from the manifest the
+    same invocation wrote), so a test that stops being selected is noticed."""
+    import json
+
+    results = json.loads((target_dir / "run_results.json").read_text(encoding="utf-8"))
+    manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
+    statuses = {
+        r["unique_id"]: r["status"]
+        for r in results["results"]
+        if r["unique_id"].startswith("unit_test.")  # not the project's on-run-start hook
+    }
+    return statuses, set(manifest["unit_tests"])
+
+
 def read_models(warehouse: Path, models: dict[str, list[str]] = MODEL_KEYS) -> dict:
     """Every row of each model, sorted by its key (the file is closed again for dbt)."""
     con = duckdb.connect(str(warehouse), read_only=True)

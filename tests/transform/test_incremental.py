@@ -67,7 +67,12 @@ def _ingest(landing: Path, data_dir: Path, run_id: str) -> None:
 
 
 def _build(data_dir: Path, target: Path, as_of: date, *flags: str) -> None:
-    run_dbt(data_dir, target, "build", *flags, as_of=as_of.isoformat())
+    """dbt build as the pipeline runs it (``build_args``): the run date in YIMEI_AS_OF, which
+    keeps dbt's partial parse from one build to the next, and no unit tests (they run once, in
+    test_unit_tests.py, not in each of the five builds here)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("YIMEI_AS_OF", as_of.isoformat())
+        run_dbt(data_dir, target, "build", "--exclude-resource-type", "unit_test", *flags)
 
 
 def _validate(data_dir: Path, run_id: str) -> SimpleNamespace:
