@@ -101,8 +101,11 @@ lint: setup
 	cd dbt_project && YIMEI_DATA_DIR=$(CURDIR)/.lint-data ../$(BIN)/sqlfluff lint models \
 		--config $(CURDIR)/.lint-data/dbt_vars.cfg
 
+# Two workers (pytest-xdist), each taking whole modules, so a module's fixtures are built once;
+# the session scenarios (a sample, a run) are built once for both (tests/conftest.py::scenario).
+TEST_WORKERS ?= 2
 test: lint superset-env
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 # The inner loop (tests/README.md): the tests that need nothing but this process.
 QUICK := not pipeline and not server and not spark and not browser

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from filelock import FileLock
 
 from generator import SampleConfig, generate
 
@@ -33,6 +38,41 @@ SMALL = SampleConfig(
 )
 
 
+T = TypeVar("T")
+# The reliability suite's figures, summed over the pytest-xdist workers (tests/reliability).
+WORKER_FIGURES: Counter = Counter()
+
+
+def pytest_testnodedown(node, error):
+    WORKER_FIGURES.update(getattr(node, "workeroutput", {}).get("reliability_figures", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if WORKER_FIGURES:
+        figures = json.dumps(dict(sorted(WORKER_FIGURES.items())))
+        terminalreporter.write_line(f"reliability figures: {figures}")
+
+
+def scenario(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[], T]) -> T:
+    """A session scenario (a landing zone, a run) built once for the whole test run.
+
+    Alone, pytest's session scope does that. Under pytest-xdist every worker has its own
+    session, so the first worker to need the scenario builds it under a file lock in the
+    run's shared temporary folder and the others wait for it and read its result (the
+    pattern of xdist's documentation): a run is never started twice for the same scenario.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build()
+    shared = tmp_path_factory.getbasetemp().parent
+    result = shared / f"scenario-{name}.pickle"
+    with FileLock(str(shared / f"scenario-{name}.lock")):
+        if result.exists():
+            return pickle.loads(result.read_bytes())
+        value = build()
+        result.write_bytes(pickle.dumps(value))
+        return value
+
+
 def make_landing(root: Path, config: SampleConfig = SMALL) -> tuple[Path, dict]:
     landing = root / "landing"
     config = replace(config, manifest_path=root / "sample_manifest.json")
@@ -43,7 +83,9 @@ def make_landing(root: Path, config: SampleConfig = SMALL) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory) -> tuple[Path, dict]:
     """A generated landing zone, shared read-only by the tests of a session."""
-    return make_landing(tmp_path_factory.mktemp("small"))
+    return scenario(
+        tmp_path_factory, "small_landing", lambda: make_landing(tmp_path_factory.mktemp("small"))
+    )
 
 
 def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -58,18 +100,19 @@ def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="session")
 def published(tmp_path_factory, small_landing) -> dict:
-    """`yimei run` once on the small landing zone; tests read its outputs."""
+    """`yimei run` once on the small landing zone; tests read its outputs (and copy its data
+    directory before they write into it)."""
     landing, manifest = small_landing
-    data_dir = tmp_path_factory.mktemp("data")
-    result = run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
-    )
-    return {
-        "result": result,
-        "data_dir": data_dir,
-        "landing": landing,
-        "manifest": manifest,
-    }
+
+    def build() -> dict:
+        data_dir = tmp_path_factory.mktemp("data")
+        result = run_yimei(
+            "run", "--landing", str(landing), "--data-dir", str(data_dir),
+            "--as-of", AS_OF.isoformat(),
+        )  # fmt: skip
+        return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
+
+    return scenario(tmp_path_factory, "published", build)
 
 
 @pytest.fixture(scope="session")
@@ -77,19 +120,16 @@ def spark_run(tmp_path_factory, small_landing) -> dict:
     """`yimei run --engine spark` once on the small landing zone (the lake, dbt on Spark, the
     suites on GX's Spark engine, the publish); compared with ``published``."""
     landing, manifest = small_landing
-    data_dir = tmp_path_factory.mktemp("spark_run")
-    result = run_yimei(
-        "run",
-        "--engine",
-        "spark",
-        "--landing",
-        str(landing),
-        "--data-dir",
-        str(data_dir),
-        "--as-of",
-        AS_OF.isoformat(),
-    )
-    return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
+
+    def build() -> dict:
+        data_dir = tmp_path_factory.mktemp("spark_run")
+        result = run_yimei(
+            "run", "--engine", "spark", "--landing", str(landing), "--data-dir", str(data_dir),
+            "--as-of", AS_OF.isoformat(),
+        )  # fmt: skip
+        return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
+
+    return scenario(tmp_path_factory, "spark_run", build)
 
 
 def manifest_json(path: Path) -> dict:

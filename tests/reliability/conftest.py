@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from quality.published import PUBLISHED_TABLES
-from tests.conftest import AS_OF, SMALL, TEST_PII_KEY, make_landing
+from tests.conftest import AS_OF, SMALL, TEST_PII_KEY, make_landing, scenario
 
 # The smallest sample the generator allows: every violation kind, every bad delivery.
 TINY = replace(
@@ -39,6 +39,13 @@ def run_logs(tmp_path_factory) -> Path:
     """Run outputs live apart from the data directories (which a test may make read-only)."""
     LOGS[:] = [tmp_path_factory.mktemp("run-logs")]
     return LOGS[0]
+
+
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its figures to the controller (tests/conftest.py)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["reliability_figures"] = dict(FIGURES)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -179,18 +186,25 @@ def dagster_runs(data_dir: Path) -> list[tuple[str, str, str]]:
 
 @pytest.fixture(scope="session")
 def tiny_landing(tmp_path_factory) -> tuple[Path, dict]:
-    return make_landing(tmp_path_factory.mktemp("tiny"), TINY)
+    def build() -> tuple[Path, dict]:
+        return make_landing(tmp_path_factory.mktemp("tiny"), TINY)
+
+    return scenario(tmp_path_factory, "tiny_landing", build)
 
 
 @pytest.fixture(scope="session")
 def clean_run(tmp_path_factory, tiny_landing) -> dict:
     """One clean `yimei run` on the tiny sample: the version every recovery must equal."""
     landing, manifest = tiny_landing
-    data_dir = tmp_path_factory.mktemp("clean") / "data"
-    run = run_yimei(landing, data_dir)
-    assert run.process.returncode == 0, run.output()[-3000:]
-    version = serving_version(data_dir / "serving.duckdb")
-    return {"landing": landing, "data_dir": data_dir, "version": version, "run": run}
+
+    def build() -> dict:
+        data_dir = tmp_path_factory.mktemp("clean") / "data"
+        run = run_yimei(landing, data_dir)
+        assert run.process.returncode == 0, run.output()[-3000:]
+        version = serving_version(data_dir / "serving.duckdb")
+        return {"landing": landing, "data_dir": data_dir, "version": version, "log": run.log}
+
+    return scenario(tmp_path_factory, "clean_run", build)
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

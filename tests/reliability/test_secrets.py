@@ -64,7 +64,7 @@ def _files(data_dir: Path) -> list[Path]:
 
 def test_no_file_holds_the_key_or_clear_personal_data(clean_run, personal):
     key = TEST_PII_KEY.encode()
-    files = _files(clean_run["data_dir"]) + [clean_run["run"].log]
+    files = _files(clean_run["data_dir"]) + [clean_run["log"]]
     leaks = []
     for path in files:
         data = path.read_bytes()

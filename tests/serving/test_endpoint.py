@@ -139,7 +139,14 @@ def test_a_long_running_reader_finishes_on_its_version_before_the_swap(endpoint,
 
     reader = threading.Thread(target=long_query)
     reader.start()
-    time.sleep(1)
+    with psycopg.connect(endpoint.owner_url, autocommit=True) as pg:
+        deadline = time.monotonic() + 60
+        while not pg.execute(  # until the report query runs
+            "select count(*) from pg_stat_activity where state = 'active' "
+            "and query like '%pg_sleep(6)%' and pid <> pg_backend_pid()"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the report query never started"
+            time.sleep(0.05)
     done = publish_to_postgres(path, endpoint.owner_url, "long-reader", "yimei_reader")
     published = time.monotonic()
     reader.join(timeout=60)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -20,9 +22,18 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_run_with_nothing_new_keeps_the_published_database(published):
+@pytest.fixture(scope="module")
+def data_dir(published, tmp_path_factory) -> Path:
+    """A copy of the published data directory: a run takes it for writing, while the other
+    tests (in parallel, under xdist) read the original."""
     assert published["result"].returncode == 0, published["result"].stdout[-3000:]
-    data_dir, landing = published["data_dir"], published["landing"]
+    copy = tmp_path_factory.mktemp("nothing_new") / "data"
+    shutil.copytree(published["data_dir"], copy)
+    return copy
+
+
+def test_a_run_with_nothing_new_keeps_the_published_database(published, data_dir):
+    landing = published["landing"]
     serving = data_dir / "serving.duckdb"
     before = (serving.stat().st_mtime_ns, _digest(serving))
 
@@ -35,8 +46,7 @@ def test_a_run_with_nothing_new_keeps_the_published_database(published):
     assert (serving.stat().st_mtime_ns, _digest(serving)) == before
 
 
-def test_a_new_run_date_or_new_loads_are_not_already_published(published):
-    data_dir = published["data_dir"]
+def test_a_new_run_date_or_new_loads_are_not_already_published(published, data_dir):
     settings = Settings.from_env(
         landing_dir=str(published["landing"]), data_dir=data_dir, as_of=AS_OF
     )
