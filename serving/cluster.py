@@ -236,6 +236,9 @@ class LocalCluster:
             # in a lock conflict with readers the publishing swap gives way first
             # (serving/postgres.py): its deadlock check runs long before a reader's
             conn.execute(f"alter role {OWNER} set deadlock_timeout = '100ms'")
+            # the swap waits for readers' old snapshots, which it sees in pg_stat_activity
+            # only with this role: the columns of other roles' sessions are NULL without it
+            conn.execute(f"grant pg_read_all_stats to {OWNER}")
         with psycopg.connect(self.url(ADMIN), autocommit=True) as conn:
             conn.execute("revoke all on schema public from public")
             conn.execute(f"alter schema public owner to {OWNER}")

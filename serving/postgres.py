@@ -218,7 +218,9 @@ def _swap(conn, version: str, reader: str | None, loaded_at, wait_seconds: float
 def _older_snapshots(conn, loaded_at) -> list[str]:
     """Other sessions of this database whose transaction began before the new tables were
     loaded and that hold a snapshot now (a statement running, or a REPEATABLE READ
-    transaction): their snapshot may not see the new tables' rows."""
+    transaction): their snapshot may not see the new tables' rows. The owner sees other
+    roles' sessions only with ``pg_read_all_stats`` (``yimei serve`` grants it; on a
+    PostgreSQL of yours, grant it too): without it only the locks protect readers."""
     rows = conn.execute(
         "select pid, usename, application_name, xact_start from pg_stat_activity "
         "where datname = current_database() and pid <> pg_backend_pid() "

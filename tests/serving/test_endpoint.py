@@ -62,6 +62,8 @@ def _version(serving: Path) -> tuple:
         con.close()
 
 
+# Cost: about 175 s (a first build and three daily runs publishing into PostgreSQL). Needed:
+# real daily publishes, not hand-made ones, racing eight readers.
 def test_readers_see_one_version_while_three_runs_publish(endpoint, tmp_path):
     """Three real daily `yimei run`s, each with the next day's deliveries, publish into the
     endpoint while eight readers query it in a loop."""
@@ -179,6 +181,8 @@ def _wait_until_loaded(owner_url: str, timeout: float = 120) -> None:
     raise AssertionError("no publish loaded the next version in time")
 
 
+# Cost: about 55 s (a rebuild, then two runs with nothing new that publish only to
+# PostgreSQL). Needed: the catch-up and the transaction held across it are real publishes.
 def test_an_endpoint_left_behind_is_caught_up_while_a_transaction_keeps_its_version(endpoint):
     """An unreachable endpoint is reported behind and caught up by the next run. A REPEATABLE
     READ transaction (a reporting tool, pg_dump) that has read the published tables reads the
@@ -197,10 +201,16 @@ def test_an_endpoint_left_behind_is_caught_up_while_a_transaction_keeps_its_vers
     assert status.behind and status.serving_version
 
     env = {**endpoint.env, "YIMEI_SERVING_PG_URL": endpoint.owner_url}
-    with psycopg.connect(endpoint.reader_url) as reader:
+    with (
+        psycopg.connect(endpoint.reader_url) as reader,
+        psycopg.connect(endpoint.reader_url) as idle,
+    ):
         reader.execute("begin isolation level repeatable read")
         first = reader.execute(MARKET).fetchone(), reader.execute(VERSION).fetchone()
         assert first[0][0] > 0
+        # a second one has its snapshot but has read no published table: it holds no lock
+        idle.execute("begin isolation level repeatable read")
+        idle.execute("select 1")
 
         # the endpoint is back, but the transaction outlasts the swap's budget: the publish
         # gives up and the old version stays served, whole
@@ -230,6 +240,11 @@ def test_an_endpoint_left_behind_is_caught_up_while_a_transaction_keeps_its_vers
             assert (reader.execute(MARKET).fetchone(), reader.execute(VERSION).fetchone()) == first
         assert catch_up.poll() is None, "the publish waits for the transaction"
         reader.execute("commit")
+        time.sleep(2)  # ten of the swap's attempts: it would have swapped by now, were it free
+        # its first read after all that: the version of its snapshot, not an empty table
+        assert idle.execute(MARKET).fetchone() == first[0]
+        assert catch_up.poll() is None, "the publish waits for the snapshot too"
+        idle.execute("commit")
         output, _ = catch_up.communicate(timeout=300)
     assert catch_up.returncode == 0, output[-3000:]
     assert "PostgreSQL:   current" in output, output[-2000:]
