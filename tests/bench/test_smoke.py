@@ -24,6 +24,8 @@ pytestmark = pytest.mark.pipeline
 ALL_PHASES = os.environ.get("YIMEI_BENCH_SMOKE_ALL_PHASES") == "1"
 
 
+# Cost: about 50 s (the benchmark harness on its tiny scale, with its baselines). Needed: the
+# harness `make bench` runs must keep working.
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")

@@ -90,6 +90,8 @@ def _check_formats(posts: dict[str, list[dict]], *expected: str) -> None:
             assert word in text, (word, text)
 
 
+# Cost: about 70 s (a run, then a rebuild that retries the failed webhook). Needed: the retry
+# is a property of the next run.
 def test_a_threshold_breach_alerts_every_webhook_and_a_failing_one_is_retried(robots, tmp_path):
     base, received = robots
     landing, manifest = make_landing(tmp_path, TINY)

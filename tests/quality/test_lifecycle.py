@@ -60,6 +60,8 @@ def _finding(serving: Path, rule_id: str, entity_id: str) -> dict:
     return dict(zip(keys, row, strict=True))
 
 
+# Cost: about 100 s (three runs on the tiny sample). Needed: a finding's lifecycle (open,
+# resolved, reopened, waived) spans three runs by definition.
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("lifecycle")

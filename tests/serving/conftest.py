@@ -73,6 +73,8 @@ def in_foreground(args: list[str], env: dict, start_timeout: float, stop_timeout
             subprocess.run([yimei, "serve", "--stop"], env=env, timeout=60)
 
 
+# Cost: about 15 s per module (a PostgreSQL cluster set up and started by `yimei serve`),
+# plus the `published` run it copies the first time. Needed: the real server the BI tools use.
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory, published):
     assert published["result"].returncode == 0, published["result"].stdout[-3000:]

@@ -309,6 +309,8 @@ def _deliver_copies_of(review_id: str, landing: Path, into: Path) -> list[str]:
     return [c["review_id"] for c in copies]
 
 
+# Cost: about 60 s (three deliveries, five dbt builds, six validations). Needed: incremental
+# builds must equal a full refresh after late, re-sent and changed deliveries.
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory, small_landing) -> SimpleNamespace:
     full_landing, manifest = small_landing
