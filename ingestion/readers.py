@@ -49,6 +49,7 @@ DUCKDB_READER = "duckdb"
 CSV_LINE_READER = "python csv, line by line"
 JSON_LINE_READER = "python, line by line"
 MALFORMED_CSV = "malformed CSV line"
+_LINE_BREAK = "unquoted value (a line break inside an unquoted field)"
 # A quoted field may span lines; the line-by-line reader joins at most this many lines into
 # one record, and never a line that is a whole record on its own.
 MAX_RECORD_LINES = 100
@@ -298,11 +299,11 @@ def _add_rejected_lines(con: duckdb.DuckDBPyConnection, pii_key: bytes) -> None:
 class _Line:
     """One physical line of a CSV file: its number after the header, and its text."""
 
-    __slots__ = ("number", "raw", "text", "error")
+    __slots__ = ("number", "raw", "encoding", "text", "error")
 
     def __init__(self, number: int, raw: bytes, encoding: str) -> None:
         # A NUL byte is read into its value, as DuckDB does: validation quarantines the row.
-        self.number, self.raw = number, raw
+        self.number, self.raw, self.encoding = number, raw, encoding
         self.text: str | None = None
         self.error: str | None = None
         try:
@@ -310,9 +311,9 @@ class _Line:
         except UnicodeDecodeError as error:
             self.error = f"invalid encoding (not valid {encoding.upper()}: {error.reason})"
 
-    def shown(self, encoding: str) -> str:
+    def shown(self) -> str:
         """The text kept in quarantine (masked later, in SQL)."""
-        return self.raw.decode(encoding, errors="replace")
+        return self.raw.decode(self.encoding, errors="replace")
 
 
 def _parse_record(text: str) -> tuple[list[str] | None, str | None]:
@@ -325,10 +326,10 @@ def _parse_record(text: str) -> tuple[list[str] | None, str | None]:
         if "unexpected end of data" in message:
             return None, "open quote"
         if "new-line character" in message or "newline" in message:
-            return None, "unquoted value (a line break inside an unquoted field)"
+            return None, _LINE_BREAK
         return None, f"unquoted value ({message})"
     if len(rows) != 1:
-        return None, "unquoted value (a line break inside an unquoted field)"
+        return None, _LINE_BREAK
     return rows[0], None
 
 
@@ -420,7 +421,7 @@ def _read_csv_lines(
                 rows[name].append(fields[i] if fields is not None else None)
             rows["_row_number"].append(line.number)
             rows["_pre_reason"].append(None if problem is None else f"{MALFORMED_CSV}: {problem}")
-            rows["_raw_text"].append(None if problem is None else line.shown(text_encoding))
+            rows["_raw_text"].append(None if problem is None else line.shown())
             if len(rows["_row_number"]) == LINE_BATCH_ROWS:
                 batches.append(pa.RecordBatch.from_pydict(rows, schema=schema))
                 rows = {name: [] for name in schema.names}

@@ -102,17 +102,7 @@ def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProces
 def published(tmp_path_factory, small_landing) -> dict:
     """`yimei run` once on the small landing zone; tests read its outputs (and copy its data
     directory before they write into it)."""
-    landing, manifest = small_landing
-
-    def build() -> dict:
-        data_dir = tmp_path_factory.mktemp("data")
-        result = run_yimei(
-            "run", "--landing", str(landing), "--data-dir", str(data_dir),
-            "--as-of", AS_OF.isoformat(),
-        )  # fmt: skip
-        return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
-
-    return scenario(tmp_path_factory, "published", build)
+    return scenario(tmp_path_factory, "published", lambda: _run(tmp_path_factory, small_landing))
 
 
 # Cost: about 200-370 s, once per test run (the lake, dbt on Spark, GX's Spark engine).
@@ -121,17 +111,27 @@ def published(tmp_path_factory, small_landing) -> dict:
 def spark_run(tmp_path_factory, small_landing) -> dict:
     """`yimei run --engine spark` once on the small landing zone (the lake, dbt on Spark, the
     suites on GX's Spark engine, the publish); compared with ``published``."""
-    landing, manifest = small_landing
+    return scenario(
+        tmp_path_factory,
+        "spark_run",
+        lambda: _run(tmp_path_factory, small_landing, "--engine", "spark", folder="spark_run"),
+    )
 
-    def build() -> dict:
-        data_dir = tmp_path_factory.mktemp("spark_run")
-        result = run_yimei(
-            "run", "--engine", "spark", "--landing", str(landing), "--data-dir", str(data_dir),
-            "--as-of", AS_OF.isoformat(),
-        )  # fmt: skip
-        return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
 
-    return scenario(tmp_path_factory, "spark_run", build)
+def _run(
+    tmp_path_factory: pytest.TempPathFactory,
+    landing_zone: tuple[Path, dict],
+    *flags: str,
+    folder: str = "data",
+) -> dict:
+    """`yimei run` on a landing zone into a new data directory: its result and where."""
+    landing, manifest = landing_zone
+    data_dir = tmp_path_factory.mktemp(folder)
+    result = run_yimei(
+        "run", *flags, "--landing", str(landing), "--data-dir", str(data_dir),
+        "--as-of", AS_OF.isoformat(),
+    )  # fmt: skip
+    return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
 
 
 def manifest_json(path: Path) -> dict:

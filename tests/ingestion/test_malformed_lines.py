@@ -349,17 +349,10 @@ class _CsvDelivery:
         try:
             for feed in self.feeds:
                 load_feed(con, str(self.landing), feed, KEY, "run-1")
-            outcome = _outcome(con, self.table)
-            self.readers = {
-                r
-                for (r,) in con.execute(
-                    "select reader from audit.load_audit where table_name = ?", [self.table]
-                ).fetchall()
-            }
+            return _outcome(con, self.table)
         finally:
             con.close()
             path.unlink()
-        return outcome
 
     def lines(self) -> list[bytes]:
         return self.clean.rstrip(b"\n").split(b"\n")
