@@ -36,6 +36,11 @@ SMALL = SampleConfig(
     orders=3000,
     reviews=1000,
 )
+# The smallest sample the generator allows: every violation kind, every bad delivery. The
+# sample of every test whose run itself is what it tests (a gate, a crash, a lifecycle).
+TINY = replace(
+    SMALL, seed=11, cities=3, clinics=20, doctors_per_clinic=2, days=60, orders=1000, reviews=200
+)
 
 
 T = TypeVar("T")
@@ -86,6 +91,38 @@ def small_landing(tmp_path_factory) -> tuple[Path, dict]:
     return scenario(
         tmp_path_factory, "small_landing", lambda: make_landing(tmp_path_factory.mktemp("small"))
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_landing(tmp_path_factory) -> tuple[Path, dict]:
+    """The TINY landing zone and its manifest, shared read-only."""
+    return scenario(
+        tmp_path_factory,
+        "tiny_landing",
+        lambda: make_landing(tmp_path_factory.mktemp("tiny"), TINY),
+    )
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory, tiny_landing) -> dict:
+    """One clean `yimei run` on the tiny sample: the last good version the gate keeps, the
+    first run of a finding's lifecycle, the version every recovery must equal. Its output is
+    in ``log``."""
+    landing, manifest = tiny_landing
+
+    def build() -> dict:
+        root = tmp_path_factory.mktemp("clean")
+        data_dir = root / "data"
+        result = run_yimei(
+            "run", "--landing", str(landing), "--data-dir", str(data_dir),
+            "--as-of", AS_OF.isoformat(),
+        )  # fmt: skip
+        log = root / "run.log"
+        log.write_text(result.stdout + result.stderr, encoding="utf-8")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return {"landing": landing, "manifest": manifest, "data_dir": data_dir, "log": log}
+
+    return scenario(tmp_path_factory, "clean_run", build)
 
 
 def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,5 +1,6 @@
 """The publish gate: every blocking rule stops publication and keeps the last good
-version of serving.duckdb byte for byte; `yimei run` exits non-zero naming the rule."""
+version of serving.duckdb byte for byte; `yimei run` exits non-zero naming the rule and
+alerts the rule's owner (the webhooks of conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,34 +13,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
+from quality.rules import RULE_BY_ID
+from tests.conftest import AS_OF, TINY, make_landing, run_yimei
+from tests.quality.conftest import check_formats, posts_by_path, webhooks_env
 
 pytestmark = pytest.mark.pipeline
-
-# Small enough for one run per scenario; still every violation kind and 60 days of orders.
-TINY = replace(
-    SMALL, seed=11, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200
-)
 
 
 def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def yimei_run(landing, data_dir):
+def yimei_run(landing, data_dir, env=None):
     return run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
-    )
-
-
-@pytest.fixture(scope="module")
-def last_good(tmp_path_factory):
-    """A clean run: its data dir holds the last good serving.duckdb."""
-    root = tmp_path_factory.mktemp("last_good")
-    landing, _ = make_landing(root, TINY)
-    result = yimei_run(landing, root / "data")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return landing, root / "data"
+        "run", "--landing", str(landing), "--data-dir", str(data_dir),
+        "--as-of", AS_OF.isoformat(), env=env,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -50,19 +39,28 @@ def last_good(tmp_path_factory):
         ("inject_pii_leak", "GOV-10"),
     ],
 )
-def test_a_blocking_scenario_keeps_the_last_good_version(last_good, tmp_path, scenario, rule_id):
+def test_a_blocking_scenario_keeps_the_last_good_version_and_alerts_the_owner(
+    clean_run, robots, tmp_path, scenario, rule_id
+):
     landing, manifest = make_landing(tmp_path, replace(TINY, **{scenario: True}))
     assert manifest["blocking"] == [rule_id]
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(last_good[1] / "serving.duckdb", data_dir / "serving.duckdb")
+    # the clean run's serving.duckdb: the last good version
+    shutil.copy(clean_run["data_dir"] / "serving.duckdb", data_dir / "serving.duckdb")
     before = digest(data_dir / "serving.duckdb")
+    base, received = robots
+    start = len(received)
 
-    result = yimei_run(landing, data_dir)
+    result = yimei_run(landing, data_dir, env=webhooks_env(base))
 
     assert result.returncode != 0
     blocked = [line for line in result.stdout.splitlines() if "PUBLICATION BLOCKED" in line]
     assert blocked and rule_id in blocked[0], result.stdout[-3000:]
+    check_formats(
+        posts_by_path(received, start),
+        rule_id, "blocking", RULE_BY_ID[rule_id].owner, "publication blocked",
+    )  # fmt: skip
     assert digest(data_dir / "serving.duckdb") == before
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
@@ -94,10 +92,10 @@ JUDGEMENTS = [
 
 
 @pytest.mark.parametrize("rule_id", sorted(PLANTS))
-def test_a_planted_defect_blocks_the_gate(last_good, tmp_path, monkeypatch, rule_id):
+def test_a_planted_defect_blocks_the_gate(clean_run, tmp_path, monkeypatch, rule_id):
     """Defects dbt itself would never build, planted after the build: the governance
     step, the gate and the publish step run for real through Dagster."""
-    landing, good_dir = last_good
+    landing, good_dir = clean_run["landing"], clean_run["data_dir"]
     data_dir = tmp_path / "data"
     shutil.copytree(good_dir, data_dir, ignore=shutil.ignore_patterns("dagster"))
     before = digest(data_dir / "serving.duckdb")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +16,10 @@ import duckdb
 import pytest
 
 from quality.waivers import WAIVERS_ENV
-from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
+from tests.conftest import AS_OF, run_yimei
+from tests.reliability.conftest import copy_data_dir
 
 pytestmark = pytest.mark.pipeline
-
-TINY = replace(
-    SMALL, seed=5, cities=4, clinics=20, doctors_per_clinic=3, days=60, orders=1000, reviews=200
-)
 
 
 def _read_registry(path: Path) -> tuple[list[dict], list[str], str]:
@@ -60,16 +57,20 @@ def _finding(serving: Path, rule_id: str, entity_id: str) -> dict:
     return dict(zip(keys, row, strict=True))
 
 
-# Cost: about 100 s (three runs on the tiny sample). Needed: a finding's lifecycle (open,
-# resolved, reopened, waived) spans three runs by definition.
+# Cost: about 70 s (two runs on the tiny sample after the shared clean run). Needed: a
+# finding's lifecycle (open, resolved, reopened, waived) spans three runs by definition.
 @pytest.fixture(scope="module")
-def three_runs(tmp_path_factory):
+def three_runs(tmp_path_factory, clean_run):
+    """The first run is the shared clean run (no waivers); the next two run on copies of its
+    landing zone and data directory."""
     root = tmp_path_factory.mktemp("lifecycle")
-    landing, manifest = make_landing(root, TINY)
+    landing = root / "landing"
+    shutil.copytree(clean_run["landing"], landing)
+    data_dir = copy_data_dir(clean_run["data_dir"], root / "data")
+    manifest = clean_run["manifest"]
     kinds = manifest["violations"]["GOV-01"]["kinds"]
     clinic = next(c for c, kind in sorted(kinds.items()) if kind == "registry_name_mismatch")
     review = manifest["violations"]["GOV-06"]["entity_ids"][0]
-    data_dir = root / "data"
     waivers = root / "waivers.csv"
     env = {WAIVERS_ENV: str(waivers)}
 
@@ -98,7 +99,6 @@ def three_runs(tmp_path_factory):
     wrong_name = entry["机构名称"]
 
     states = {}
-    run()
     states[1] = _finding(data_dir / "serving.duckdb", "GOV-01", clinic)
 
     entry["机构名称"] = declared["name"]  # the registry corrects the name

@@ -16,19 +16,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from quality.published import PUBLISHED_TABLES
-from tests.conftest import AS_OF, SMALL, TEST_PII_KEY, make_landing, scenario
+from tests.conftest import AS_OF, TEST_PII_KEY
 
-# The smallest sample the generator allows: every violation kind, every bad delivery.
-TINY = replace(
-    SMALL, seed=11, cities=3, clinics=20, doctors_per_clinic=2, days=60, orders=1000, reviews=200
-)
 DEADLINE_S = 600
 FIGURES: Counter = Counter()
 LOGS: list[Path] = []  # the session's folder for run outputs, set by run_logs
@@ -182,29 +178,6 @@ def dagster_runs(data_dir: Path) -> list[tuple[str, str, str]]:
         return con.execute("select run_id, pipeline_name, status from runs").fetchall()
     finally:
         con.close()
-
-
-@pytest.fixture(scope="session")
-def tiny_landing(tmp_path_factory) -> tuple[Path, dict]:
-    def build() -> tuple[Path, dict]:
-        return make_landing(tmp_path_factory.mktemp("tiny"), TINY)
-
-    return scenario(tmp_path_factory, "tiny_landing", build)
-
-
-@pytest.fixture(scope="session")
-def clean_run(tmp_path_factory, tiny_landing) -> dict:
-    """One clean `yimei run` on the tiny sample: the version every recovery must equal."""
-    landing, manifest = tiny_landing
-
-    def build() -> dict:
-        data_dir = tmp_path_factory.mktemp("clean") / "data"
-        run = run_yimei(landing, data_dir)
-        assert run.process.returncode == 0, run.output()[-3000:]
-        version = serving_version(data_dir / "serving.duckdb")
-        return {"landing": landing, "data_dir": data_dir, "version": version, "log": run.log}
-
-    return scenario(tmp_path_factory, "clean_run", build)
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

@@ -24,6 +24,8 @@ def test_a_run_whose_publish_was_skipped_exits_non_zero_and_names_the_step(tmp_p
     assert lost.process.returncode == 1, output[-3000:]
     assert "RUN DID NOT PUBLISH" in output, output[-3000:]
     assert "step governance_checks was skipped" in output, output[-3000:]
-    assert serving_version(data_dir / "serving.duckdb") == clean_run["version"]
+    assert serving_version(data_dir / "serving.duckdb") == serving_version(
+        clean_run["data_dir"] / "serving.duckdb"
+    )
     builds = [status for _, job, status in dagster_runs(data_dir) if job == "build_check_publish"]
     assert sorted(builds) == ["FAILURE", "SUCCESS"], builds  # this one, and the clean one
