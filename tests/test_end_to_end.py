@@ -31,10 +31,61 @@ def serving(published):
     con.close()
 
 
-def test_run_prints_a_summary(published, serving):
+def _section(out: str, heading: str) -> list[list[str]]:
+    """The lines under a heading of the run's summary, split into fields."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading)) + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        rows.append(line.split())
+    return rows
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_run_prints_a_summary_of_what_it_wrote(published, serving):
+    """Every figure of the summary is what the run wrote: rows loaded (the raw tables), rows
+    and files quarantined (the quarantine, a row for each), the rule results of the catalogue,
+    the published tables and their rows."""
+    from quality.published import PUBLISHED_TABLES
+    from quality.rules import RULES
+
     out = published["result"].stdout
-    for text in ("Ingested this run", "GOV-01", "GOV-13", "Published:", "Quality site:"):
-        assert text in out
+    con = duckdb.connect(str(published["data_dir"] / "warehouse.duckdb"), read_only=True)
+    try:
+        ingested = _section(out, "Ingested this run")
+        assert {row[0] for row in ingested} == {
+            t for (t,) in con.execute("select distinct table_name from audit.load_audit").fetchall()
+        }
+        quarantine = dict(
+            con.execute("select table_name, count(*) from audit.quarantine group by 1").fetchall()
+        )
+        for table, loaded, rows_quarantined, files_rejected in ingested:
+            raw = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            assert _number(loaded) == raw, table  # the first run: every row it loaded is there
+            assert _number(rows_quarantined) + _number(files_rejected) == quarantine.get(table, 0)
+        assert sum(_number(row[3]) for row in ingested) > 0, "the sample's bad files"
+    finally:
+        con.close()
+
+    printed_rules = {row[0]: row[1:] for row in _section(out, "Governance rules")}
+    assert sorted(printed_rules) == sorted(r.rule_id for r in RULES)
+    for rule_id, severity, checked, failing, passed in serving.execute(
+        "select rule_id, severity, entities_checked, entities_failing, passed "
+        "from governance.rule_results"
+    ).fetchall():
+        status = "ok" if passed else "findings"
+        assert printed_rules[rule_id] == [severity, f"{checked:,}", f"{failing:,}", status]
+
+    published_rows = {row[0]: _number(row[1]) for row in _section(out, "Published:")}
+    assert sorted(published_rows) == sorted(PUBLISHED_TABLES)
+    for table, rows in published_rows.items():
+        assert serving.execute(f"select count(*) from {table}").fetchone()[0] == rows, table
+    assert f"Quality site: {published['data_dir'] / 'quality' / 'index.html'}" in out
     assert (published["data_dir"] / "quality" / "index.html").exists()
 
 
