@@ -9,13 +9,13 @@ import duckdb
 import pytest
 
 from quality.rules import RULES
-from tests.conftest import AS_OF, SMALL, make_landing, run_yimei
+from tests.conftest import AS_OF, TINY, make_landing, run_yimei
 
 pytestmark = pytest.mark.pipeline
 
 
 def test_a_clean_sample_yields_no_finding(tmp_path):
-    landing, manifest = make_landing(tmp_path, replace(SMALL, violation_rate=0.0))
+    landing, manifest = make_landing(tmp_path, replace(TINY, violation_rate=0.0))
     assert not any(truth["entity_ids"] for truth in manifest["violations"].values())
     data_dir = tmp_path / "data"
     result = run_yimei(

@@ -64,11 +64,12 @@ def _version(serving: Path) -> tuple:
 
 # Cost: about 175 s (a first build and three daily runs publishing into PostgreSQL). Needed:
 # real daily publishes, not hand-made ones, racing eight readers.
-def test_readers_see_one_version_while_three_runs_publish(endpoint, tmp_path):
+def test_readers_see_one_version_while_three_runs_publish(endpoint, tiny_landing, tmp_path):
     """Three real daily `yimei run`s, each with the next day's deliveries, publish into the
-    endpoint while eight readers query it in a loop."""
+    endpoint while eight readers query it in a loop (on the tiny sample: what is tested is
+    the publish, not the size of what is published)."""
     landing = tmp_path / "landing"
-    shutil.copytree(endpoint.landing, landing)
+    shutil.copytree(tiny_landing[0], landing)
     held_back = tmp_path / "held_back"
     days = [AS_OF - timedelta(days=n) for n in range(PUBLISHES, -1, -1)]
     for day in days[1:]:  # every feed's deliveries of the last days, held back
