@@ -105,7 +105,7 @@ lint: setup
 # the session scenarios (a sample, a run) are built once for both (tests/conftest.py::scenario).
 # On 2 cores: make test 27 min 0 s of pytest in one process, 18 min 11 s on two workers.
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 test: lint superset-env
 	$(PYTEST)
 

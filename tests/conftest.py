@@ -48,15 +48,15 @@ T = TypeVar("T")
 WORKER_FIGURES: Counter = Counter()
 
 
-# pytest-xdist's units of work (`make test`: `--dist loadgroup --no-loadscope-reorder`): a
-# whole module, so its module fixtures are built once, or every Spark test together, so the
-# worker that builds the Spark run is the one that reads it. A worker takes the next unit
+# pytest-xdist's units of work (`make test`: `--dist loadscope --no-loadscope-reorder`) are
+# modules, so a module's fixtures are built once (every Spark test is in one module, so the
+# worker that builds the Spark run is the one that reads it). A worker takes the next unit
 # when it is done with one; the longest start first (in-suite seconds on 2 cores, stop 29)
-# so that the last to start are short and neither worker idles at the end. The rest follow
-# in collection order.
-SPARK_UNIT = "spark"
+# so that the last to start are short and neither worker idles at the end; the rest follow in
+# collection order. (`--dist loadgroup` would group freely, but pytest-xdist 3.8 loses the
+# groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 LONGEST_FIRST = (
-    SPARK_UNIT,  # 325: the Spark run, dbt's unit tests on Spark, the comparisons
+    "tests/test_spark_engine.py",  # 325: the Spark run, dbt's unit tests on Spark, comparisons
     "tests/serving/test_endpoint.py",  # 230
     "tests/reliability/test_crashes.py",  # 190
     "tests/transform/test_incremental.py",  # 180
@@ -73,19 +73,12 @@ LONGEST_FIRST = (
 )
 
 
-def unit_of_work(item: pytest.Item) -> str:
-    return SPARK_UNIT if item.get_closest_marker("spark") else item.nodeid.split("::")[0]
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    missing = [unit for unit in LONGEST_FIRST[1:] if not (REPO / unit).is_file()]
+    missing = [module for module in LONGEST_FIRST if not (REPO / module).is_file()]
     if missing:  # a module renamed or removed: the order would silently fall apart
         raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names no module: {missing}")
-    rank = {unit: n for n, unit in enumerate(LONGEST_FIRST)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit_of_work(item)))
-    items.sort(key=lambda item: rank.get(unit_of_work(item), len(rank)))  # stable
+    rank = {module: n for n, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
 
 
 def pytest_testnodedown(node, error):
