@@ -39,6 +39,8 @@ def yimei_run(landing, data_dir, env=None):
         ("inject_pii_leak", "GOV-10"),
     ],
 )
+# Cost: about 40 s each (a run of the tiny sample with the defect). Needed: each blocking
+# scenario is its own rule and its own defect in the deliveries.
 def test_a_blocking_scenario_keeps_the_last_good_version_and_alerts_the_owner(
     clean_run, robots, tmp_path, scenario, rule_id
 ):

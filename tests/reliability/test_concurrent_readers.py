@@ -64,8 +64,9 @@ READER = textwrap.dedent(
 )
 
 
-# Cost: about 190 s (five rebuilds under eight reader processes). Needed: a torn read shows
-# only under many publishes racing many readers; fewer publishes measured no faster (stop 25).
+# Cost: about 160-220 s (five rebuilds under eight reader processes, which take a core
+# between them and slow the other worker too). Needed: a torn read shows only under many
+# publishes racing many readers; fewer publishes measured no faster (stop 25).
 def test_readers_see_one_whole_version_while_runs_publish(tmp_path, clean_run):
     data_dir = copy_data_dir(clean_run["data_dir"], tmp_path / "data")
     serving, stop = data_dir / "serving.duckdb", tmp_path / "stop"

@@ -62,8 +62,8 @@ def _version(serving: Path) -> tuple:
         con.close()
 
 
-# Cost: about 175 s (a first build and three daily runs publishing into PostgreSQL). Needed:
-# real daily publishes, not hand-made ones, racing eight readers.
+# Cost: about 150 s (a first build and three daily runs of the tiny sample publishing into
+# PostgreSQL). Needed: real daily publishes, not hand-made ones, racing eight readers.
 def test_readers_see_one_version_while_three_runs_publish(endpoint, tiny_landing, tmp_path):
     """Three real daily `yimei run`s, each with the next day's deliveries, publish into the
     endpoint while eight readers query it in a loop (on the tiny sample: what is tested is
