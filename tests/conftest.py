@@ -146,10 +146,7 @@ def clean_run(tmp_path_factory, tiny_landing) -> dict:
     def build() -> dict:
         root = tmp_path_factory.mktemp("clean")
         data_dir = root / "data"
-        result = run_yimei(
-            "run", "--landing", str(landing), "--data-dir", str(data_dir),
-            "--as-of", AS_OF.isoformat(),
-        )  # fmt: skip
+        result = yimei_run(landing, data_dir)
         log = root / "run.log"
         log.write_text(result.stdout + result.stderr, encoding="utf-8")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -166,6 +163,16 @@ def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProces
     return subprocess.run(
         [str(yimei), *args], capture_output=True, text=True, env=full_env, timeout=900
     )
+
+
+def yimei_run(
+    landing: Path, data_dir: Path, *flags: str, as_of: date = AS_OF, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """`yimei run` on a landing zone into a data directory, on the run date ``as_of``."""
+    return run_yimei(
+        "run", *flags, "--landing", str(landing), "--data-dir", str(data_dir),
+        "--as-of", as_of.isoformat(), env=env,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -197,10 +204,7 @@ def _run(
     """`yimei run` on a landing zone into a new data directory: its result and where."""
     landing, manifest = landing_zone
     data_dir = tmp_path_factory.mktemp(folder)
-    result = run_yimei(
-        "run", *flags, "--landing", str(landing), "--data-dir", str(data_dir),
-        "--as-of", AS_OF.isoformat(),
-    )  # fmt: skip
+    result = yimei_run(landing, data_dir, *flags)
     return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
 
 

@@ -8,18 +8,10 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.pipeline
+from quality.published import PUBLISHED_TABLES
+from quality.rules import RULES
 
-PUBLISHED = [
-    "marts.market_monthly",
-    "marts.procedure_price_index",
-    "marts.clinic_scorecard",
-    "marts.persona_segments",
-    "marts.travel_flows",
-    "marts.channel_funnel",
-    "governance.findings",
-    "governance.rule_results",
-]
+pytestmark = pytest.mark.pipeline
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +43,6 @@ def test_run_prints_a_summary_of_what_it_wrote(published, serving):
     """Every figure of the summary is what the run wrote: rows loaded (the raw tables), rows
     and files quarantined (the quarantine, a row for each), the rule results of the catalogue,
     the published tables and their rows."""
-    from quality.published import PUBLISHED_TABLES
-    from quality.rules import RULES
-
     out = published["result"].stdout
     con = duckdb.connect(str(published["data_dir"] / "warehouse.duckdb"), read_only=True)
     try:
@@ -96,8 +85,8 @@ def test_every_published_table_is_present_and_non_empty(serving):
             "select schema_name, table_name from duckdb_tables()"
         ).fetchall()
     }
-    assert set(PUBLISHED) <= tables
-    for table in PUBLISHED:
+    assert set(PUBLISHED_TABLES) <= tables
+    for table in PUBLISHED_TABLES:
         assert serving.execute(f"select count(*) from {table}").fetchone()[0] > 0, table
     # nothing but marts and governance is published
     assert {t.split(".")[0] for t in tables} == {"marts", "governance"}

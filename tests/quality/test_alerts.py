@@ -8,17 +8,10 @@ import duckdb
 import pytest
 
 from quality.alerts import Webhook, parse_webhooks
-from tests.conftest import AS_OF, run_yimei
+from tests.conftest import yimei_run
 from tests.quality.conftest import check_formats, posts_by_path, webhooks_env
 
 pytestmark = pytest.mark.pipeline
-
-
-def _run(landing, data_dir, base, *flags):
-    return run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir),
-        "--as-of", AS_OF.isoformat(), *flags, env=webhooks_env(base),
-    )  # fmt: skip
 
 
 # Cost: about 70 s (a run, then a rebuild that retries the failed webhook). Needed: the retry
@@ -30,7 +23,7 @@ def test_a_threshold_breach_alerts_every_webhook_and_a_failing_one_is_retried(
     landing, manifest = tiny_landing
     data_dir = tmp_path / "data"
     start = len(received)
-    result = _run(landing, data_dir, base)
+    result = yimei_run(landing, data_dir, env=webhooks_env(base))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     posts = posts_by_path(received, start)
     # GOV-01 alerts above 0 new findings: every unverified clinic is news to its owner
@@ -53,7 +46,7 @@ def test_a_threshold_breach_alerts_every_webhook_and_a_failing_one_is_retried(
     # the next run (nothing new delivered: a rebuild) has nothing new to say, and tries the
     # failed post again
     start = len(received)
-    result = _run(landing, data_dir, base, "--rebuild")
+    result = yimei_run(landing, data_dir, "--rebuild", env=webhooks_env(base))
     assert result.returncode == 0, result.stdout[-3000:]
     posts = posts_by_path(received, start)
     assert set(posts) == {"/broken"} and len(posts["/broken"]) == 1

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from quality.rules import RULES
-from tests.conftest import AS_OF, TINY, make_landing, run_yimei
+from tests.conftest import TINY, make_landing, yimei_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -20,9 +20,7 @@ def test_a_clean_sample_yields_no_finding(tmp_path):
     landing, manifest = make_landing(tmp_path, replace(TINY, violation_rate=0.0))
     assert not any(truth["entity_ids"] for truth in manifest["violations"].values())
     data_dir = tmp_path / "data"
-    result = run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
-    )
+    result = yimei_run(landing, data_dir)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
     con = duckdb.connect(str(data_dir / "serving.duckdb"), read_only=True)

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from quality.rules import RULE_BY_ID
-from tests.conftest import AS_OF, TINY, make_landing, run_yimei
+from tests.conftest import AS_OF, TINY, make_landing, yimei_run
 from tests.quality.conftest import check_formats, posts_by_path, webhooks_env
 
 pytestmark = pytest.mark.pipeline
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.pipeline
 
 def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def yimei_run(landing, data_dir, env=None):
-    return run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir),
-        "--as-of", AS_OF.isoformat(), env=env,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

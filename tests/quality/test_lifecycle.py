@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from quality.waivers import WAIVERS_ENV
-from tests.conftest import AS_OF, run_yimei
+from tests.conftest import AS_OF, yimei_run
 from tests.reliability.conftest import copy_data_dir
 
 pytestmark = pytest.mark.pipeline
@@ -75,10 +75,7 @@ def three_runs(tmp_path_factory, clean_run):
     env = {WAIVERS_ENV: str(waivers)}
 
     def run() -> None:
-        result = run_yimei(
-            "run", "--landing", str(landing), "--data-dir", str(data_dir),
-            "--as-of", AS_OF.isoformat(), env=env,
-        )  # fmt: skip
+        result = yimei_run(landing, data_dir, env=env)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     def waive(expires_on) -> None:

@@ -140,6 +140,12 @@ def serving_version(serving: Path) -> dict | None:
     return {"counts": counts, "run_id": latest}
 
 
+@pytest.fixture(scope="session")
+def clean_version(clean_run) -> dict:
+    """The clean run's published version: the one every recovery must equal."""
+    return serving_version(clean_run["data_dir"] / "serving.duckdb")
+
+
 def consistent_version(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     """One version: each rule's published findings are exactly the failing entities that
     rule's result of the latest run counted, and every finding was detected by a run whose

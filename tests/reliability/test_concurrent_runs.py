@@ -58,7 +58,7 @@ def _build_intervals(data_dir: Path) -> list[tuple[float, float]]:
     return sorted(rows)
 
 
-def test_two_runs_started_together_take_turns(tmp_path, clean_run):
+def test_two_runs_started_together_take_turns(tmp_path, clean_run, clean_version):
     landing = clean_run["landing"]
     data_dir = tmp_path / "data"
     first = start_yimei(landing, data_dir, log_name="a")
@@ -73,10 +73,7 @@ def test_two_runs_started_together_take_turns(tmp_path, clean_run):
     builds = _build_intervals(data_dir)
     for (_, end), (start, _) in zip(builds, builds[1:], strict=False):
         assert start >= end, "no build overlapped another"
-    assert (
-        serving_version(data_dir / "serving.duckdb")["counts"]
-        == serving_version(clean_run["data_dir"] / "serving.duckdb")["counts"]
-    )
+    assert serving_version(data_dir / "serving.duckdb")["counts"] == clean_version["counts"]
 
 
 @pytest.fixture

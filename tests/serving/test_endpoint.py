@@ -18,7 +18,7 @@ import pytest
 
 from serving.endpoint import read_status, serving_version
 from serving.postgres import publish_to_postgres, published_version
-from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei
+from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei, yimei_run
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
@@ -83,10 +83,7 @@ def test_readers_see_one_version_while_three_runs_publish(endpoint, tiny_landing
     def run(day: date) -> tuple:
         for feed in (held_back / day.isoformat()).glob("*"):
             feed.rename(landing / feed.name / f"dt={day.isoformat()}")
-        result = run_yimei(
-            "run", "--landing", str(landing), "--data-dir", str(data_dir),
-            "--as-of", day.isoformat(), env=env,
-        )  # fmt: skip
+        result = yimei_run(landing, data_dir, as_of=day, env=env)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert re.search(r"PostgreSQL:\s+current", result.stdout), result.stdout[-2000:]
         return _version(data_dir / "serving.duckdb")

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import AS_OF, run_yimei
+from tests.conftest import AS_OF, yimei_run
 from tests.transform.dbt_helpers import MODEL_KEYS, assert_same_rows, read_models
 
 pytestmark = pytest.mark.pipeline
@@ -63,19 +63,8 @@ REVIEW_WINNERS = WINNERS.format(
 
 def _run(landing: Path, data_dir: Path, as_of: date, *flags: str) -> None:
     """`yimei run` as the scheduler starts it, on the run date ``as_of``."""
-    result = run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir),
-        "--as-of", as_of.isoformat(), *flags,
-    )  # fmt: skip
+    result = yimei_run(landing, data_dir, *flags, as_of=as_of)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
-def _read(data_dir: Path, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _full_validation(data_dir: Path, scratch: Path) -> dict:

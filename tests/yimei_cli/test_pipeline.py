@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.settings import Settings
 from orchestration.transform.selection import AS_OF_TAG, LOADS_TAG
-from tests.conftest import AS_OF, run_yimei
+from tests.conftest import AS_OF, yimei_run
 from yimei_cli.pipeline import already_published, loads_watermark
 
 pytestmark = pytest.mark.pipeline
@@ -37,9 +37,7 @@ def test_a_run_with_nothing_new_keeps_the_published_database(published, data_dir
     serving = data_dir / "serving.duckdb"
     before = (serving.stat().st_mtime_ns, _digest(serving))
 
-    result = run_yimei(
-        "run", "--landing", str(landing), "--data-dir", str(data_dir), "--as-of", AS_OF.isoformat()
-    )
+    result = yimei_run(landing, data_dir)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Nothing new since the last publish" in result.stdout
