@@ -1,7 +1,6 @@
 """The one place that builds the Dagster Definitions (`make ui` and `yimei run` load it)."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.automation import daily_path
 from orchestration.feeds.assets import ingest_feeds
@@ -15,6 +14,7 @@ from orchestration.resources import warehouse_resource
 from orchestration.serving.assets import postgres_endpoint, serving_database
 from orchestration.transform.assets import yimei_dbt_models
 from orchestration.transform.project import yimei_dbt_project
+from orchestration.transform.resources import OfflineDbtCliResource
 
 defs = dg.Definitions(
     assets=[
@@ -32,7 +32,7 @@ defs = dg.Definitions(
     sensors=[landing_success_markers, daily_path, governance_alerts_on_blocked_run],
     resources={
         "warehouse": warehouse_resource(),
-        "dbt": DbtCliResource(project_dir=yimei_dbt_project),
+        "dbt": OfflineDbtCliResource(project_dir=yimei_dbt_project),
     },
     # One DuckDB file has one writer: steps run one after another, in process.
     executor=dg.in_process_executor,

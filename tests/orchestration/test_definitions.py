@@ -80,3 +80,27 @@ def test_every_rule_is_an_asset_check_and_blocking_ones_block():
         assert checks[rule.check_name].blocking == rule.blocking, rule.rule_id
     # dbt tests are shown as asset checks too
     assert any(name.startswith(("unique_", "not_null_")) for name in checks)
+
+
+def test_the_dbt_resource_knows_its_dbt_without_running_dbt_version(monkeypatch):
+    """`dbt --version` asks PyPI for the latest releases: the run must not call it, and the
+    version dagster-dbt is told must be the one `dbt --version` reports as installed."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import dagster_dbt.core.resource
+
+    dbt = Path(sys.executable).with_name("dbt")
+    installed = subprocess.run(
+        [str(dbt), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    expected = re.search(r"installed:\s+(\S+)", installed).group(1)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"the dbt resource ran {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    resource = defs.resources["dbt"].model_copy()  # a fresh copy: no cached version yet
+    assert str(resource._cli_version) == expected
