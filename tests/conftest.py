@@ -57,12 +57,12 @@ WORKER_FIGURES: Counter = Counter()
 # groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 LONGEST_FIRST = (
     "tests/test_spark_engine.py",  # 325: the Spark run, dbt's unit tests on Spark, comparisons
-    "tests/serving/test_endpoint.py",  # 230
+    "tests/reliability/test_concurrent_readers.py",  # 230
     "tests/reliability/test_crashes.py",  # 190
-    "tests/transform/test_incremental.py",  # 180
-    "tests/reliability/test_concurrent_readers.py",  # 160
+    "tests/transform/test_incremental.py",  # 170
     "tests/quality/test_gate.py",  # 155
     "tests/reliability/test_concurrent_runs.py",  # 130
+    "tests/serving/test_endpoint.py",  # 120
     "tests/quality/test_alerts.py",  # 100
     "tests/serving/test_postgres.py",  # 95
     "tests/ingestion/test_malformed_lines.py",  # 65

@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -73,7 +74,13 @@ def yimei_env(data_dir: Path, faults: str = "", **extra: str) -> dict:
 
 
 def start_yimei(
-    landing: Path, data_dir: Path, *args: str, faults: str = "", log_name: str = "run", **env
+    landing: Path,
+    data_dir: Path,
+    *args: str,
+    faults: str = "",
+    log_name: str = "run",
+    as_of: date = AS_OF,
+    **env,
 ) -> Run:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log = LOGS[0] / f"{data_dir.parent.name}-{log_name}-{time.monotonic_ns()}.log"
@@ -88,7 +95,7 @@ def start_yimei(
             "--data-dir",
             str(data_dir),
             "--as-of",
-            AS_OF.isoformat(),
+            as_of.isoformat(),
             *args,
         ],
         stdout=handle,
@@ -100,8 +107,10 @@ def start_yimei(
     return Run(process, log)
 
 
-def run_yimei(landing: Path, data_dir: Path, *args: str, faults: str = "", **env) -> Run:
-    run = start_yimei(landing, data_dir, *args, faults=faults, **env)
+def run_yimei(
+    landing: Path, data_dir: Path, *args: str, faults: str = "", as_of: date = AS_OF, **env
+) -> Run:
+    run = start_yimei(landing, data_dir, *args, faults=faults, as_of=as_of, **env)
     run.wait()
     if faults:
         FIGURES["faults injected"] += 1

@@ -83,10 +83,11 @@ def endpoint(tmp_path_factory, published):
     port = free_port()
     env = serve_env(data_dir, port, YIMEI_LANDING_DIR=str(published["landing"]))
     with in_foreground(["serve"], env, start_timeout=180, stop_timeout=60) as announced:
-        yield _endpoint(data_dir, port, env, announced, published["landing"])
+        yield endpoint_of(data_dir, port, env, announced, published["landing"])
 
 
-def _endpoint(data_dir: Path, port: int, env: dict, announced: str, landing: Path):
+def endpoint_of(data_dir: Path, port: int, env: dict, announced: str, landing: Path):
+    """The URLs and passwords of the endpoint `yimei serve` started over ``data_dir``."""
     root = data_dir / "postgres"
 
     def url(role: str) -> str:

@@ -1,15 +1,14 @@
-"""The endpoint follows every publish: readers see one version at a time, and an endpoint
-that was unreachable is caught up by the next run."""
+"""The endpoint follows every publish: a reader sees one version at a time, and an endpoint
+that was unreachable is caught up by the next run. Readers of the endpoint and of
+``serving.duckdb`` racing five daily publishes: tests/reliability/test_concurrent_readers.py."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,12 +17,10 @@ import pytest
 
 from serving.endpoint import read_status, serving_version
 from serving.postgres import publish_to_postgres, published_version
-from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei, yimei_run
+from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
-READERS = 8
-PUBLISHES = 3
 # one statement reading both published schemas: the last check of the published run and the
 # orders in the marts; a mixed version would show a pair that no version has
 VERSION = (
@@ -60,66 +57,6 @@ def _version(serving: Path) -> tuple:
         return con.execute(VERSION).fetchone()
     finally:
         con.close()
-
-
-# Cost: about 150 s (a first build and three daily runs of the tiny sample publishing into
-# PostgreSQL). Needed: real daily publishes, not hand-made ones, racing eight readers.
-def test_readers_see_one_version_while_three_runs_publish(endpoint, tiny_landing, tmp_path):
-    """Three real daily `yimei run`s, each with the next day's deliveries, publish into the
-    endpoint while eight readers query it in a loop (on the tiny sample: what is tested is
-    the publish, not the size of what is published)."""
-    landing = tmp_path / "landing"
-    shutil.copytree(tiny_landing[0], landing)
-    held_back = tmp_path / "held_back"
-    days = [AS_OF - timedelta(days=n) for n in range(PUBLISHES, -1, -1)]
-    for day in days[1:]:  # every feed's deliveries of the last days, held back
-        for delivery in landing.glob(f"*/dt={day.isoformat()}"):
-            target = held_back / day.isoformat() / delivery.parent.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            delivery.rename(target)
-    data_dir = tmp_path / "data"
-    env = {"YIMEI_SERVING_PG_URL": endpoint.owner_url}
-
-    def run(day: date) -> tuple:
-        for feed in (held_back / day.isoformat()).glob("*"):
-            feed.rename(landing / feed.name / f"dt={day.isoformat()}")
-        result = yimei_run(landing, data_dir, as_of=day, env=env)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert re.search(r"PostgreSQL:\s+current", result.stdout), result.stdout[-2000:]
-        return _version(data_dir / "serving.duckdb")
-
-    versions = [run(days[0])]
-    stop = threading.Event()
-    seen, errors = [], []
-
-    def read() -> None:
-        try:
-            with psycopg.connect(endpoint.reader_url, autocommit=True) as pg:
-                while not stop.is_set():
-                    seen.append(pg.execute(VERSION).fetchone())
-                    time.sleep(0.005)
-        except Exception as error:  # noqa: BLE001 - every error is a failure of the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=read) for _ in range(READERS)]
-    for thread in threads:
-        thread.start()
-    try:
-        for day in days[1:]:
-            versions.append(run(day))
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert not errors, errors[:3]
-    assert len(set(versions)) == PUBLISHES + 1, versions
-    assert len(seen) > 100
-    assert set(seen) <= set(versions), set(seen) - set(versions)
-    assert {versions[0], versions[-1]} <= set(seen)
-    with psycopg.connect(endpoint.owner_url) as pg:  # the old schemas are gone
-        left = pg.execute("select nspname from pg_namespace where nspname like 'marts%'")
-        assert [r[0] for r in left.fetchall()] == ["marts"]
 
 
 def test_a_long_running_reader_finishes_on_its_version_before_the_swap(endpoint, tmp_path):
