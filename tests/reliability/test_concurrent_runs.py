@@ -76,52 +76,11 @@ def test_two_runs_started_together_take_turns(tmp_path, clean_run, clean_version
     assert serving_version(data_dir / "serving.duckdb")["counts"] == clean_version["counts"]
 
 
-@pytest.fixture
-def paused_run(tmp_path, clean_run):
-    """`yimei run --rebuild` standing at the start of dbt, holding the data directory."""
-    data_dir = copy_data_dir(clean_run["data_dir"], tmp_path / "data")
-    release = tmp_path / "release"
-    run = start_yimei(
-        clean_run["landing"], data_dir, "--rebuild", faults=f"dbt:start=wait:{release}"
-    )
-    wait_for(
-        lambda: release.with_name("release.reached").exists() or run.process.poll(), "dbt:start"
-    )
-    assert run.process.poll() is None, run.output()[-3000:]
-    yield {"run": run, "data_dir": data_dir, "release": release}
-    release.touch()
-    run.wait()
-
-
-def _holder_run_id(data_dir: Path) -> str:
-    text = (data_dir / "yimei.lock").read_text(encoding="utf-8")
-    return re.search(r"Dagster run ([0-9a-f-]{36})", text).group(1)
-
-
-def test_a_run_started_mid_build_names_the_holder_and_waits(paused_run, clean_run):
-    data_dir = paused_run["data_dir"]
-    holder = _holder_run_id(data_dir)
-    second = start_yimei(clean_run["landing"], data_dir, log_name="late")
-    wait_for(
-        lambda: "is in use by" in second.output() or second.process.poll() is not None,
-        "the wait message",
-    )
-    assert holder in second.output(), "the message names the Dagster run holding the warehouse"
-    assert second.process.poll() is None, "it waits rather than failing"
-    paused_run["release"].touch()
-    assert paused_run["run"].wait() == 0, paused_run["run"].output()[-3000:]
-    assert second.wait() == 0, second.output()[-3000:]
-    FIGURES["concurrent runs"] += 2
-    assert "Nothing new since the last publish" in second.output(), "the first run published it"
-    assert "Traceback" not in second.output()
-
-
-def test_a_run_launched_by_dagster_waits_for_yimei_run(paused_run, clean_run):
+def _start_dagster_job(data_dir: Path, landing: Path) -> tuple[subprocess.Popen, Path]:
     """The code path of a sensor's or the schedule's run: a Dagster run worker process
-    initialises the warehouse resource, which takes the lock."""
-    data_dir = paused_run["data_dir"]
+    (`dagster job execute`) initialises the warehouse resource, which takes the lock."""
     dagster = Path(sys.executable).with_name("dagster")
-    env = yimei_env(data_dir, YIMEI_LANDING_DIR=str(clean_run["landing"]))
+    env = yimei_env(data_dir, YIMEI_LANDING_DIR=str(landing))
     env.update(DAGSTER_HOME=str(data_dir / "dagster"), YIMEI_AS_OF="2026-11-23")
     log = LOGS[0] / f"{data_dir.parent.name}-dagster-job.log"
     with log.open("wb") as handle:
@@ -142,16 +101,83 @@ def test_a_run_launched_by_dagster_waits_for_yimei_run(paused_run, clean_run):
             env=env,
             cwd=Path(__file__).parents[2],
         )
-    wait_for(
-        lambda: "is in use by" in log.read_text(errors="replace") or job.poll() is not None,
-        "the Dagster run to wait",
+    return job, log
+
+
+# Cost: about 60 s (a rebuild held at the start of dbt while a second `yimei run` and a
+# Dagster run worker wait for it). Needed: waiting on a real holder is what is tested; the
+# two waiters share one holder (stop 30: a holder each was 2 x 50 s).
+@pytest.fixture(scope="module")
+def mid_build(tmp_path_factory, clean_run) -> dict:
+    """`yimei run --rebuild` standing at the start of dbt, holding the data directory, while
+    a second `yimei run` and a Dagster-launched run start; then released, and all three
+    waited for. What each printed, the holder's run id and the data directory."""
+    root = tmp_path_factory.mktemp("mid_build")
+    data_dir = copy_data_dir(clean_run["data_dir"], root / "data")
+    release = root / "release"
+    holder = start_yimei(
+        clean_run["landing"], data_dir, "--rebuild", faults=f"dbt:start=wait:{release}"
     )
-    assert job.poll() is None, log.read_text(errors="replace")[-3000:]
-    paused_run["release"].touch()
-    assert paused_run["run"].wait() == 0
-    assert job.wait(timeout=DEADLINE_S) == 0, log.read_text(errors="replace")[-3000:]
+    try:
+        wait_for(
+            lambda: release.with_name("release.reached").exists() or holder.process.poll(),
+            "dbt:start",
+        )
+        assert holder.process.poll() is None, holder.output()[-3000:]
+        holder_id = _holder_run_id(data_dir)
+        late = start_yimei(clean_run["landing"], data_dir, log_name="late")
+        job, job_log = _start_dagster_job(data_dir, clean_run["landing"])
+        wait_for(
+            lambda: "is in use by" in late.output() or late.process.poll() is not None,
+            "the wait message",
+        )
+        wait_for(
+            lambda: "is in use by" in job_log.read_text(errors="replace") or job.poll() is not None,
+            "the Dagster run to wait",
+        )
+        waiting = {
+            "late": (late.process.poll(), late.output()),
+            "job": (job.poll(), job_log.read_text(errors="replace")),
+        }
+    finally:
+        release.touch()
+    return {
+        "data_dir": data_dir,
+        "holder_id": holder_id,
+        "waiting": waiting,
+        "holder": (holder.wait(), holder.output()),
+        "late": (late.wait(), late.output()),
+        "job": (job.wait(timeout=DEADLINE_S), job_log.read_text(errors="replace")),
+    }
+
+
+def _holder_run_id(data_dir: Path) -> str:
+    text = (data_dir / "yimei.lock").read_text(encoding="utf-8")
+    return re.search(r"Dagster run ([0-9a-f-]{36})", text).group(1)
+
+
+def test_a_run_started_mid_build_names_the_holder_and_waits(mid_build):
+    returncode, output = mid_build["waiting"]["late"]
+    assert mid_build["holder_id"] in output, "the message names the Dagster run holding it"
+    assert returncode is None, "it waits rather than failing"
+    assert mid_build["holder"][0] == 0, mid_build["holder"][1][-3000:]
+    returncode, output = mid_build["late"]
+    assert returncode == 0, output[-3000:]
     FIGURES["concurrent runs"] += 2
+    assert "Nothing new since the last publish" in output, "the first run published it"
+    assert "Traceback" not in output
+
+
+def test_a_run_launched_by_dagster_waits_for_yimei_run(mid_build):
+    returncode, output = mid_build["waiting"]["job"]
+    assert returncode is None, output[-3000:]
+    assert mid_build["holder"][0] == 0
+    returncode, output = mid_build["job"]
+    assert returncode == 0, output[-3000:]
+    FIGURES["concurrent runs"] += 1
     statuses = [
-        status for _, job_name, status in dagster_runs(data_dir) if job_name == "ingest_deliveries"
+        status
+        for _, job_name, status in dagster_runs(mid_build["data_dir"])
+        if job_name == "ingest_deliveries"
     ]
     assert statuses and statuses[-1] == "SUCCESS"
