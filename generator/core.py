@@ -103,6 +103,7 @@ def generate(landing_dir: str | Path, cfg: SampleConfig | None = None) -> dict:
         products_csv=export.csv_text("products", newest),
     )
     truth.clinics_rule()
+    truth.listing_rules()
     latest_seen = truth.order_rules()
     truth.review_rules(latest_seen)
     _self_check(truth, injected, reviews)

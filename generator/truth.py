@@ -117,6 +117,11 @@ def _status_on(status: str, updated_on: str, day: str) -> pl.Expr:
             .then(pl.lit("正常")).otherwise(pl.col(status)))
 
 
+def _entries(text: str | None, separator: str) -> set[str]:
+    """The trimmed, non-empty entries of a separated list (诊疗科目, declared departments)."""
+    return {e.strip() for e in (text or "").split(separator) if e.strip()}
+
+
 def _reasons(*checks: tuple[pl.Expr, str]) -> pl.Expr:
     """Comma-joined names of the checks that fail ('' when none)."""
     parts = [pl.when(condition.fill_null(False)).then(pl.lit(name)).otherwise(pl.lit(None))
@@ -125,7 +130,7 @@ def _reasons(*checks: tuple[pl.Expr, str]) -> pl.Expr:
 
 
 class Truth:
-    """Computes every GOV-01..09 and GOV-14 verdict and the market truth."""
+    """Computes every GOV-01..09 and GOV-14..16 verdict and the market truth."""
 
     def __init__(self, tl: Timeline, world, orders: Orders, users: Users, reviews: Reviews,
                  crm_clinics: pl.DataFrame, crm_doctors: pl.DataFrame,
@@ -163,9 +168,10 @@ class Truth:
         self.permitted = pl.DataFrame(
             [(dept, scope) for dept, scopes in PERMITTED_SCOPES.items() for scope in scopes],
             schema=["dept", "scope"], orient="row").with_columns(pl.lit(True).alias("scope_ok"))
-        self.rules = {r: RuleResult("clinic" if r == "GOV-01" else "order")
-                      for r in ("GOV-01", "GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08",
-                                "GOV-14")}
+        self.rules = {r: RuleResult("order")
+                      for r in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14")}
+        for r in ("GOV-01", "GOV-15", "GOV-16"):
+            self.rules[r] = RuleResult("clinic")
         for r in ("GOV-06", "GOV-07", "GOV-09"):
             self.rules[r] = RuleResult("review")
         self.market: dict[tuple[str, str], list] = {}
@@ -191,6 +197,41 @@ class Truth:
             if reasons:
                 result.failing[row["clinic_id"]] = ",".join(reasons)
                 result.index.add(clinic_index[row["clinic_id"]])
+
+    # --- GOV-15, GOV-16: listing checks on the run date -----------------------------------------
+
+    def listing_rules(self) -> None:
+        """What an active clinic's listing claims today: a licence in force on the run date
+        (GOV-15) and only licensed departments advertised (GOV-16)."""
+        active = self.clinics.filter(pl.col("platform_status").str.strip_chars() == "active")
+        joined = active.join(self.institutions, on="license_no", how="left")
+        clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
+        status_names = {"吊销": "licence_revoked", "注销": "licence_cancelled",
+                        "停业整顿": "licence_suspended"}
+        for row in joined.iter_rows(named=True):
+            index = clinic_index[row["clinic_id"]]
+            in_registry = row["inst_name"] is not None
+            status = row["inst_status"]
+            if in_registry and status != "正常" and self.tl.as_of < row["inst_updated"]:
+                status = "正常"  # a change dated after the run date does not hold yet
+            if not in_registry:
+                kind = "licence_not_in_registry"
+            elif status != "正常":
+                kind = status_names.get(status, "licence_status_not_normal")
+            elif self.tl.as_of > row["valid_to"]:
+                kind = "licence_expired"
+            elif self.tl.as_of < row["valid_from"]:
+                kind = "licence_not_yet_valid"
+            else:
+                kind = None
+            if kind:
+                self.rules["GOV-15"].failing[row["clinic_id"]] = kind
+                self.rules["GOV-15"].index.add(index)
+            declared = _entries(row["declared_departments"], "|")
+            approved = _entries(row["approved"], "；") if in_registry else set()
+            if declared - approved:
+                self.rules["GOV-16"].failing[row["clinic_id"]] = "department_not_licensed"
+                self.rules["GOV-16"].index.add(index)
 
     # --- orders: GOV-02..05, GOV-08, market ----------------------------------------------------
 

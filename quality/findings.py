@@ -19,11 +19,11 @@ if TYPE_CHECKING:  # quality.runner loads Great Expectations, which the gate doe
 # from this (the findings contract of governance.md). (name, type, description) per column.
 GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] = {
     "governance.findings": (
-        "One row per entity and governance rule (GOV-01..14) it broke in any run: the latest "
+        "One row per entity and governance rule (GOV-01..18) it broke in any run: the latest "
         "run's row, with when it was first found, whether it is still open, was resolved or "
         "was waived by its owner.",
         (
-            ("rule_id", "varchar", "Rule broken, GOV-01 .. GOV-14 (docs/rules.md)."),
+            ("rule_id", "varchar", "Rule broken, GOV-01 .. GOV-18 (docs/rules.md)."),
             ("entity_type", "varchar", "clinic, doctor, order, review or table."),
             ("entity_id", "varchar", "The clinic, doctor, order or review id, or the table name."),
             ("clinic_id", "varchar", "The clinic concerned, where there is one."),
@@ -49,7 +49,7 @@ GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] 
         "One row per rule per checked run: how many entities were checked and how many failed.",
         (
             ("run_id", "varchar", "The pipeline run."),
-            ("rule_id", "varchar", "Rule, GOV-01 .. GOV-14."),
+            ("rule_id", "varchar", "Rule, GOV-01 .. GOV-18."),
             ("severity", "varchar", "blocking or finding."),
             ("owner", "varchar", "Team answerable for the rule."),
             ("rule", "varchar", "The rule in one sentence."),

@@ -166,6 +166,26 @@ RULES: tuple[Rule, ...] = (
         alert_above=0,
         grade_caps=dict(zip(CLINIC_TYPES, (1, 2, 3, 4), strict=True)),
     ),
+    # GOV-15..18 are listing checks: they judge what the platform shows on the run date, not
+    # what happened in an order (governance.md, "Listing actions").
+    _finding(
+        "GOV-15",
+        FINDING,
+        "clinic",
+        "clinic-onboarding",
+        "licence_in_force: listed clinic's licence 正常 and within its validity on the run date",
+        "intermediate.int_clinic_licence_verification",
+        alert_above=0,
+    ),
+    _finding(
+        "GOV-16",
+        FINDING,
+        "clinic",
+        "clinic-onboarding",
+        "departments_licensed: every advertised department among the licence's 诊疗科目",
+        "intermediate.int_clinic_licence_verification",
+        alert_above=0,
+    ),
     Rule(
         "GOV-10",
         BLOCKING,

@@ -6,7 +6,7 @@ validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
 the Spark engine they validate Spark DataFrames on GX's Spark execution engine
 (quality/facts.py says where each reads):
 
-- entity rules (GOV-01..09) validate compact fact tables built by dbt (an id,
+- entity rules (GOV-01..09, GOV-14..16) validate compact fact tables built by dbt (an id,
   the clinic, one boolean and one reason per rule), streamed from DuckDB in
   Arrow record batches of ``BATCH_ROWS`` rows (quality/facts.py), one GX validation per batch;
 - table rules (GOV-11..13) validate the facts dbt builds beside the entity facts
@@ -202,7 +202,7 @@ def run_entity_rules(
     incremental: bool = True,
     facts: DuckDBFacts | SparkFacts | None = None,
 ) -> tuple[dict[str, RuleOutcome], list[ValidationMark]]:
-    """GOV-01..09: every failing row of a fact table is one finding.
+    """The finding rules: every failing row of a fact table is one finding.
 
     The facts are read from ``facts`` (DuckDB's tables by default, Spark's on the Spark
     engine); the findings' history is in ``con``'s warehouse either way.

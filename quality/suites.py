@@ -31,7 +31,11 @@ def _must_be_true(column: str, rule_id: str, reason_column: str) -> gxe.Expectat
 def build_clinic_licence_suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(
         name="int_clinic_licence_verification",
-        expectations=[_must_be_true("licence_verified", "GOV-01", "licence_verification_reason")],
+        expectations=[
+            _must_be_true("licence_verified", "GOV-01", "licence_verification_reason"),
+            _must_be_true("licence_in_force", "GOV-15", "licence_in_force_reason"),
+            _must_be_true("departments_licensed", "GOV-16", "departments_reason"),
+        ],
     )
 
 

@@ -59,6 +59,8 @@ RULE = {
     "GOV-12": "数据新鲜度与量级",
     "GOV-13": "画像小样本抑制",
     "GOV-14": "手术分级不超机构级别",
+    "GOV-15": "上架机构许可今日有效",
+    "GOV-16": "宣传科目已获许可",
 }
 
 # Spring Festival (正月初一), for the travel peak-season analysis.

@@ -50,8 +50,8 @@
     regexp_replace({{ column }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
 
-{#- One row per element of a `separator`-separated text, in a select list (a literal separator,
-    no regex character: Spark's split() takes a pattern). -#}
+{#- One row per element of a `separator`-separated text, in a select list. Spark's split() takes a
+    pattern: the separator is escaped for it (`|`, the declared departments'). -#}
 {% macro split_to_rows(column, separator) -%}
     {{ return(adapter.dispatch('split_to_rows', 'yimei')(column, separator)) }}
 {%- endmacro %}
@@ -61,5 +61,5 @@
 {%- endmacro %}
 
 {% macro spark__split_to_rows(column, separator) -%}
-    explode(split({{ column }}, '{{ separator }}'))
+    explode(split({{ column }}, '{{ modules.re.escape(separator) }}'))
 {%- endmacro %}

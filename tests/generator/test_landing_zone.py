@@ -273,7 +273,7 @@ def test_manifest_lists_every_injection(landing):
     _, manifest = landing
     kinds = {rule: {k for v in truth["kinds"].values() for k in v.split(",")}
              for rule, truth in manifest["violations"].items()}
-    assert sorted(kinds) == [*(f"GOV-0{i}" for i in range(1, 10)), "GOV-14"]
+    assert sorted(kinds) == [*(f"GOV-0{i}" for i in range(1, 10)), "GOV-14", "GOV-15", "GOV-16"]
     assert kinds["GOV-01"] == {"licence_not_in_registry", "registry_name_mismatch",
                                "registry_city_mismatch"}
     assert {"licence_not_in_registry", "licence_status_not_normal",
@@ -291,10 +291,14 @@ def test_manifest_lists_every_injection(landing):
             "paid_above_list_price"} <= kinds["GOV-08"]
     assert kinds["GOV-09"] == {"reply_after_deadline", "no_reply"}
     assert kinds["GOV-14"] == {"grade_above_clinic_cap"}
+    assert kinds["GOV-15"] == {"licence_not_in_registry", "licence_revoked", "licence_cancelled",
+                               "licence_suspended", "licence_expired"}
+    assert kinds["GOV-16"] == {"department_not_licensed"}
     for rule, truth in manifest["violations"].items():
         assert truth["entity_ids"] == sorted(truth["entity_ids"]) == sorted(truth["kinds"])
         assert truth["entity_type"] == {"GOV-01": "clinic", "GOV-06": "review",
-                                        "GOV-07": "review", "GOV-09": "review"}.get(rule, "order")
+                                        "GOV-07": "review", "GOV-09": "review",
+                                        "GOV-15": "clinic", "GOV-16": "clinic"}.get(rule, "order")
     assert {b["kind"] for b in manifest["bad_deliveries"]} == {
         "duplicate_order_version", "missing_required_field", "unknown_enum_value",
         "malformed_timestamp", "number_where_text_belongs", "text_where_number_belongs",

@@ -1,3 +1,7 @@
+{{ config(tags=['run_date']) }}
+
+{%- set normal = "'正常'" -%}
+
 with
 
 clinics as (
@@ -9,6 +13,74 @@ clinics as (
 institutions as (
 
     select * from {{ ref('stg_registry__institutions') }}
+
+),
+
+institution_history as (
+
+    select * from {{ ref('int_institutions__history') }}
+
+),
+
+approved_departments as (
+
+    select * from {{ ref('int_institutions__approved_departments') }}
+
+),
+
+-- the version of each licence that holds on the run date: what GOV-15 and GOV-16 judge (a
+-- licence no longer in the newest snapshot has none)
+licences_today as (
+
+    select *
+    from institution_history
+    where coalesce(effective_from <= {{ as_of_date() }}, true)
+        and coalesce(effective_to > {{ as_of_date() }}, true)
+
+),
+
+approved_today as (
+
+    select
+        approved_departments.license_no,
+        approved_departments.department
+    from approved_departments
+    inner join licences_today
+        on approved_departments.license_no = licences_today.license_no
+            and approved_departments.version_number = licences_today.version_number
+
+),
+
+-- GOV-16: each department a clinic advertises (declared_departments, `|`-separated)
+declared_departments as (
+
+    select distinct
+        clinic_id,
+        license_no,
+        {{ trim_text('declared_entry') }} as department
+    from (
+        select
+            clinic_id,
+            license_no,
+            {{ split_to_rows('declared_departments', '|') }} as declared_entry
+        from clinics
+        where declared_departments is not null
+    ) as split
+
+),
+
+unlicensed_departments as (
+
+    select
+        declared_departments.clinic_id,
+        {{ sorted_text_agg('declared_departments.department', ', ') }} as departments
+    from declared_departments
+    left join approved_today
+        on declared_departments.license_no = approved_today.license_no
+            and declared_departments.department = approved_today.department
+    where declared_departments.department is not null
+        and approved_today.department is null
+    group by declared_departments.clinic_id
 
 ),
 
@@ -62,6 +134,37 @@ checked as (
 
 ),
 
+-- GOV-15 licence in force today, GOV-16 advertised departments licensed (listing checks)
+listing_checked as (
+
+    select
+        checked.*,
+        case
+            when checked.license_no is null
+                then 'no licence declared'
+            when licences_today.license_no is null
+                then 'licence ' || checked.license_no || ' not in registry'
+            when licences_today.licence_status != {{ normal }}
+                then 'licence ' || licences_today.licence_status
+                    || coalesce(' since ' || cast(licences_today.status_updated_on as string), '')
+            when licences_today.licence_valid_to < {{ as_of_date() }}
+                then 'licence 过期 ' || cast(licences_today.licence_valid_to as string)
+            when licences_today.licence_valid_from > {{ as_of_date() }}
+                then 'licence valid from ' || cast(licences_today.licence_valid_from as string)
+        end as licence_in_force_reason,
+        case
+            when unlicensed_departments.departments is not null
+                then 'advertises ' || unlicensed_departments.departments || ' not on licence '
+                    || coalesce(checked.license_no, '(none)')
+        end as departments_reason
+    from checked
+    left join licences_today
+        on checked.license_no = licences_today.license_no
+    left join unlicensed_departments
+        on checked.clinic_id = unlicensed_departments.clinic_id
+
+),
+
 final as (
 
     select
@@ -71,8 +174,12 @@ final as (
         registry_institution_name,
         registry_city,
         licence_verification_reason is null as licence_verified,
-        licence_verification_reason
-    from checked
+        licence_verification_reason,
+        licence_in_force_reason is null as licence_in_force,
+        licence_in_force_reason,
+        departments_reason is null as departments_licensed,
+        departments_reason
+    from listing_checked
 
 )
 
