@@ -104,6 +104,7 @@ def generate(landing_dir: str | Path, cfg: SampleConfig | None = None) -> dict:
     )
     truth.clinics_rule()
     truth.listing_rules()
+    truth.doctor_listing_rule()
     latest_seen = truth.order_rules()
     truth.review_rules(latest_seen)
     _self_check(truth, injected, reviews)

@@ -368,7 +368,7 @@ def _build_doctors(rng, cfg, tl: Timeline, clinics: Clinics, cities) -> Doctors:
             if forced >= 0:
                 years = max(years, 6)
             rows.append(dict(
-                clinic=c, scope=scope, years=years, title=title, is_chief=is_chief,
+                clinic=c, role=int(role), scope=scope, years=years, title=title, is_chief=is_chief,
                 specialty=specialty, case_base=int(years * rng.uniform(60, 260)),
                 growth=int(rng.integers(5, 40)), name=person_name(rng),
             ))
@@ -377,6 +377,9 @@ def _build_doctors(rng, cfg, tl: Timeline, clinics: Clinics, cities) -> Doctors:
         senior = max(range(len(clinic_rows)), key=lambda i: (clinic_rows[i]["years"], -i))
         for i, row in enumerate(clinic_rows):
             row["chief_consultant"] = i == senior
+        # ... and is registered as a 美容主诊医师 (GOV-17), for the department of its role
+        if not clinic_rows[senior]["is_chief"]:
+            clinic_rows[senior].update(is_chief=True, specialty=clinic_rows[senior]["role"])
         if diamond:
             # Meet the 美钻 bar: a chief with >= 15 years and >= 5,000 cases.
             chief = clinic_rows[senior]

@@ -130,7 +130,7 @@ def _reasons(*checks: tuple[pl.Expr, str]) -> pl.Expr:
 
 
 class Truth:
-    """Computes every GOV-01..09 and GOV-14..16 verdict and the market truth."""
+    """Computes every GOV-01..09 and GOV-14..17 verdict and the market truth."""
 
     def __init__(self, tl: Timeline, world, orders: Orders, users: Users, reviews: Reviews,
                  crm_clinics: pl.DataFrame, crm_doctors: pl.DataFrame,
@@ -172,6 +172,7 @@ class Truth:
                       for r in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14")}
         for r in ("GOV-01", "GOV-15", "GOV-16"):
             self.rules[r] = RuleResult("clinic")
+        self.rules["GOV-17"] = RuleResult("doctor")
         for r in ("GOV-06", "GOV-07", "GOV-09"):
             self.rules[r] = RuleResult("review")
         self.market: dict[tuple[str, str], list] = {}
@@ -232,6 +233,38 @@ class Truth:
             if declared - approved:
                 self.rules["GOV-16"].failing[row["clinic_id"]] = "department_not_licensed"
                 self.rules["GOV-16"].index.add(index)
+
+    # --- GOV-17: listed doctors -------------------------------------------------------------------
+
+    def doctor_listing_rule(self) -> None:
+        """Every doctor the newest CRM lists at an active clinic: registered 正常 on the run date,
+        under the same name, at that clinic's licence; a chief consultant a 美容主诊医师."""
+        active = self.clinics.filter(pl.col("platform_status").str.strip_chars() == "active")
+        clinic_licence = dict(zip(active["clinic_id"], active["license_no"], strict=True))
+        registry = {row["practitioner_license_no"]: row
+                    for row in self.practitioners.iter_rows(named=True)}
+        doctor_index = {did: i for i, did in enumerate(self.world.doctors.doctor_id)}
+        result = self.rules["GOV-17"]
+        for row in self.doctors.iter_rows(named=True):
+            if row["clinic_id"] not in clinic_licence:
+                continue
+            reg = registry.get(row["practitioner_license_no"])
+            reasons = []
+            if reg is None:
+                reasons.append("practitioner_not_in_registry")
+            else:
+                status = reg["prac_status"]
+                if status != "正常" and self.tl.as_of >= reg["prac_updated"]:
+                    reasons.append("practitioner_status_not_normal")
+                if name_key(reg["姓名"]) != name_key(row["name"]) or reg["姓名"] is None:
+                    reasons.append("registry_name_mismatch")
+                if (reg["主执业机构登记号"] or "").strip() != clinic_licence[row["clinic_id"]]:
+                    reasons.append("registered_at_another_institution")
+                if row["is_chief_consultant"] == "true" and reg["is_chief"] != "是":
+                    reasons.append("chief_consultant_not_registered")
+            if reasons:
+                result.failing[row["doctor_id"]] = ",".join(reasons)
+                result.index.add(doctor_index[row["doctor_id"]])
 
     # --- orders: GOV-02..05, GOV-08, market ----------------------------------------------------
 

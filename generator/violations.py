@@ -40,6 +40,7 @@ from generator.reference import (
     P07,
     PROCEDURES,
     PRODUCT_PROCS,
+    SCOPE_PERMITS,
     SCOPE_SURGERY,
 )
 from generator.registry import extra_product, unregistered_number
@@ -244,6 +245,34 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
                           else "practitioner_suspended")
         inj.order_taint[all_by_doctor[d]] |= B04
         inj.order_direct[members[done_day[members] >= p.status_day]] |= B04
+    # GOV-17, at listing time only (the doctors' orders stay in GOV-04's scope): the registry's
+    # 姓名 is another person's, the licence is registered at another institution, a chief
+    # consultant is not a 美容主诊医师 (one whose 执业范围 alone permits every order's department).
+    k17 = per_kind(rate, doctors.n, 3)
+    for d in doc_pool.take(lambda items: np.ones(len(items), bool), k17):
+        p = practitioners[doctors.license_no[d]]
+        registered = p.name
+        while p.name == registered:
+            p.name = person_name(rng)
+        inj.doctors[d] = "registry_name_mismatch"
+    for d in doc_pool.take(lambda items: np.ones(len(items), bool), k17):
+        p = practitioners[doctors.license_no[d]]
+        own = clinics.license_no[doctors.clinic[d]]
+        others = [lic for lic in clinics.license_no if lic != own]
+        p.institution_license_no = others[int(rng.integers(len(others)))]
+        inj.doctors[d] = "registered_at_another_institution"
+
+    def chief_by_scope(d: int) -> bool:
+        permitted = SCOPE_PERMITS[doctors.scope[d]]
+        departments = PROC_DEPT[orders.proc[all_by_doctor[d]]]
+        return bool(doctors.chief_consultant[d] and doctors.is_chief[d]
+                    and np.isin(departments, list(permitted)).all())
+
+    for d in doc_pool.take_each(chief_by_scope, k17):
+        p = practitioners[doctors.license_no[d]]
+        p.is_chief, p.chief_specialty = False, ""
+        doctors.is_chief[d] = False
+        inj.doctors[d] = "chief_consultant_not_registered"
     # Drop the removed records in one pass (list.remove would compare whole dataclasses).
     kept = set(institutions)
     registry.institutions[:] = [i for i in registry.institutions if i.license_no in kept]

@@ -19,6 +19,7 @@ FACT_TABLES: dict[str, tuple[str, ...]] = {
     "intermediate.int_order_compliance": ("order_id",),
     "intermediate.int_review_verification": ("review_id",),
     "intermediate.int_clinic_licence_verification": ("clinic_id",),
+    "intermediate.int_doctor_listing_checks": ("doctor_id",),
 }
 
 # Columns of incremental models that record when a row was written or from what, not what it

@@ -186,6 +186,16 @@ RULES: tuple[Rule, ...] = (
         "intermediate.int_clinic_licence_verification",
         alert_above=0,
     ),
+    _finding(
+        "GOV-17",
+        FINDING,
+        "doctor",
+        "medical-affairs",
+        "doctor_registered: listed doctor 正常 in the registry, same name, at this clinic, chief "
+        "consultant a 美容主诊医师",
+        "intermediate.int_doctor_listing_checks",
+        alert_above=0,
+    ),
     Rule(
         "GOV-10",
         BLOCKING,

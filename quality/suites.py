@@ -39,6 +39,13 @@ def build_clinic_licence_suite() -> gx.ExpectationSuite:
     )
 
 
+def build_doctor_listing_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_doctor_listing_checks",
+        expectations=[_must_be_true("doctor_registered", "GOV-17", "registration_reason")],
+    )
+
+
 def build_order_compliance_suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(
         name="int_order_compliance",

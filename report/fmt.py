@@ -61,6 +61,7 @@ RULE = {
     "GOV-14": "手术分级不超机构级别",
     "GOV-15": "上架机构许可今日有效",
     "GOV-16": "宣传科目已获许可",
+    "GOV-17": "上架医师注册核验",
 }
 
 # Spring Festival (正月初一), for the travel peak-season analysis.

@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from quality.rules import RULES
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_RUN = datetime(2026, 11, 24, tzinfo=SHANGHAI)
 ORDER_COLUMNS = ["order_id", "user_id", "buyer_phone", "buyer_gender", "buyer_birth_year",
@@ -273,7 +275,8 @@ def test_manifest_lists_every_injection(landing):
     _, manifest = landing
     kinds = {rule: {k for v in truth["kinds"].values() for k in v.split(",")}
              for rule, truth in manifest["violations"].items()}
-    assert sorted(kinds) == [*(f"GOV-0{i}" for i in range(1, 10)), "GOV-14", "GOV-15", "GOV-16"]
+    finding_rules = sorted(r.rule_id for r in RULES if not r.blocking)
+    assert sorted(kinds) == finding_rules
     assert kinds["GOV-01"] == {"licence_not_in_registry", "registry_name_mismatch",
                                "registry_city_mismatch"}
     assert {"licence_not_in_registry", "licence_status_not_normal",
@@ -294,11 +297,15 @@ def test_manifest_lists_every_injection(landing):
     assert kinds["GOV-15"] == {"licence_not_in_registry", "licence_revoked", "licence_cancelled",
                                "licence_suspended", "licence_expired"}
     assert kinds["GOV-16"] == {"department_not_licensed"}
+    assert kinds["GOV-17"] == {"practitioner_not_in_registry", "practitioner_status_not_normal",
+                               "registry_name_mismatch", "registered_at_another_institution",
+                               "chief_consultant_not_registered"}
     for rule, truth in manifest["violations"].items():
         assert truth["entity_ids"] == sorted(truth["entity_ids"]) == sorted(truth["kinds"])
         assert truth["entity_type"] == {"GOV-01": "clinic", "GOV-06": "review",
                                         "GOV-07": "review", "GOV-09": "review",
-                                        "GOV-15": "clinic", "GOV-16": "clinic"}.get(rule, "order")
+                                        "GOV-15": "clinic", "GOV-16": "clinic",
+                                        "GOV-17": "doctor"}.get(rule, "order")
     assert {b["kind"] for b in manifest["bad_deliveries"]} == {
         "duplicate_order_version", "missing_required_field", "unknown_enum_value",
         "malformed_timestamp", "number_where_text_belongs", "text_where_number_belongs",

@@ -1,7 +1,7 @@
 {{ config(tags=['run_date']) }}
 {%- set guarded = [
     'int_order_compliance', 'int_review_verification', 'int_clinic_licence_verification',
-    'market_monthly', 'procedure_price_index', 'clinic_scorecard', 'persona_segments',
+    'int_doctor_listing_checks', 'market_monthly', 'procedure_price_index', 'clinic_scorecard', 'persona_segments',
     'travel_flows', 'channel_funnel'
 ] -%}
 {%- set min_amount = rule_parameter('GOV-11', 'min_amount') -%}
