@@ -34,8 +34,7 @@ licences_today as (
 
     select *
     from institution_history
-    where coalesce(effective_from <= {{ as_of_date() }}, true)
-        and coalesce(effective_to > {{ as_of_date() }}, true)
+    where {{ effective_on('institution_history', as_of_date()) }}
 
 ),
 

@@ -34,8 +34,7 @@ practitioners_today as (
 
     select *
     from practitioner_history
-    where coalesce(effective_from <= {{ as_of_date() }}, true)
-        and coalesce(effective_to > {{ as_of_date() }}, true)
+    where {{ effective_on('practitioner_history', as_of_date()) }}
 
 ),
 
