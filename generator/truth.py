@@ -138,6 +138,9 @@ class Truth:
         self.tl, self.world, self.orders, self.users, self.reviews = (
             tl, world, orders, users, reviews)
         self.clinics = _latest_per_key(crm_clinics, "clinic_id", "updated_at")
+        # the clinics GOV-01 and the listing checks (GOV-15..17) judge
+        self.active_clinics = self.clinics.filter(
+            pl.col("platform_status").str.strip_chars() == "active")
         self.doctors = _latest_per_key(crm_doctors, "doctor_id", "updated_at")
         inst = _read_registry_csv(institutions_csv).rename({
             "登记号": "license_no", "机构名称": "inst_name", "所在城市": "inst_city",
@@ -182,8 +185,7 @@ class Truth:
     # --- GOV-01 -------------------------------------------------------------------------------
 
     def clinics_rule(self) -> None:
-        active = self.clinics.filter(pl.col("platform_status").str.strip_chars() == "active")
-        joined = active.join(self.institutions, on="license_no", how="left")
+        joined = self.active_clinics.join(self.institutions, on="license_no", how="left")
         clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
         result = self.rules["GOV-01"]
         for row in joined.iter_rows(named=True):
@@ -204,17 +206,17 @@ class Truth:
     def listing_rules(self) -> None:
         """What an active clinic's listing claims today: a licence in force on the run date
         (GOV-15) and only licensed departments advertised (GOV-16)."""
-        active = self.clinics.filter(pl.col("platform_status").str.strip_chars() == "active")
-        joined = active.join(self.institutions, on="license_no", how="left")
+        joined = (self.active_clinics.join(self.institutions, on="license_no", how="left")
+                  .with_columns(pl.lit(self.tl.as_of).alias("run_day"))
+                  .with_columns(_status_on("inst_status", "inst_updated", "run_day")
+                                .alias("status_today")))
         clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
         status_names = {"吊销": "licence_revoked", "注销": "licence_cancelled",
                         "停业整顿": "licence_suspended"}
         for row in joined.iter_rows(named=True):
             index = clinic_index[row["clinic_id"]]
             in_registry = row["inst_name"] is not None
-            status = row["inst_status"]
-            if in_registry and status != "正常" and self.tl.as_of < row["inst_updated"]:
-                status = "正常"  # a change dated after the run date does not hold yet
+            status = row["status_today"]
             if not in_registry:
                 kind = "licence_not_in_registry"
             elif status != "正常":
@@ -239,10 +241,13 @@ class Truth:
     def doctor_listing_rule(self) -> None:
         """Every doctor the newest CRM lists at an active clinic: registered 正常 on the run date,
         under the same name, at that clinic's licence; a chief consultant a 美容主诊医师."""
-        active = self.clinics.filter(pl.col("platform_status").str.strip_chars() == "active")
+        active = self.active_clinics
         clinic_licence = dict(zip(active["clinic_id"], active["license_no"], strict=True))
+        practitioners = (self.practitioners.with_columns(pl.lit(self.tl.as_of).alias("run_day"))
+                         .with_columns(_status_on("prac_status", "prac_updated", "run_day")
+                                       .alias("status_today")))
         registry = {row["practitioner_license_no"]: row
-                    for row in self.practitioners.iter_rows(named=True)}
+                    for row in practitioners.iter_rows(named=True)}
         doctor_index = {did: i for i, did in enumerate(self.world.doctors.doctor_id)}
         result = self.rules["GOV-17"]
         for row in self.doctors.iter_rows(named=True):
@@ -253,8 +258,7 @@ class Truth:
             if reg is None:
                 reasons.append("practitioner_not_in_registry")
             else:
-                status = reg["prac_status"]
-                if status != "正常" and self.tl.as_of >= reg["prac_updated"]:
+                if reg["status_today"] != "正常":
                     reasons.append("practitioner_status_not_normal")
                 if name_key(reg["姓名"]) != name_key(row["name"]) or reg["姓名"] is None:
                     reasons.append("registry_name_mismatch")
