@@ -31,13 +31,19 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 
 from tests.conftest import AS_OF
 from tests.reliability.conftest import FIGURES, run_yimei, wait_for
-from tests.serving.conftest import endpoint_of, free_port, in_foreground, serve_env
+from tests.serving.conftest import (
+    VERSION,
+    endpoint_of,
+    free_port,
+    in_foreground,
+    serve_env,
+    serving_version_pair,
+)
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
@@ -80,20 +86,6 @@ FILE_READER = textwrap.dedent(
                                "inconsistent": inconsistent, "versions": sorted(versions)}))
     """
 )
-# one statement reading both published schemas: the last check of the published run and the
-# orders in the marts; a mixed version would show a pair that no version has
-VERSION = (
-    "select (select max(checked_at) from governance.rule_results), "
-    "(select sum(orders) from marts.market_monthly)"
-)
-
-
-def _version(serving: Path) -> tuple:
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        return con.execute(VERSION).fetchone()
-    finally:
-        con.close()
 
 
 class DailyDeliveries:
@@ -164,7 +156,7 @@ def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish
         # the port of the local cluster `yimei serve` runs (before it does: nothing there)
         result = run_yimei(deliveries.landing, data_dir, *flags, as_of=day, YIMEI_PG_PORT=str(port))
         assert result.process.returncode == 0, result.output()[-3000:]
-        return _version(data_dir / "serving.duckdb"), result.output()
+        return serving_version_pair(data_dir / "serving.duckdb"), result.output()
 
     versions = [run(deliveries.days[0])[0]]
     env = serve_env(data_dir, port, YIMEI_LANDING_DIR=str(deliveries.landing))

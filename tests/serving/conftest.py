@@ -12,11 +12,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from serving.cluster import OWNER, READER
 from tests.conftest import TEST_PII_KEY
 from yimei_cli.serve import READY
+
+# one statement reading both published schemas: the last check of the published run and the
+# orders in the marts; a mixed version would show a pair that no version has
+VERSION = (
+    "select (select max(checked_at) from governance.rule_results), "
+    "(select sum(orders) from marts.market_monthly)"
+)
+
+
+def serving_version_pair(serving: Path) -> tuple:
+    """``VERSION`` as a ``serving.duckdb`` answers it: what the endpoint must serve after it."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute(VERSION).fetchone()
+    finally:
+        con.close()
 
 
 def free_port() -> int:

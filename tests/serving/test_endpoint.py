@@ -18,15 +18,10 @@ import pytest
 from serving.endpoint import read_status, serving_version
 from serving.postgres import publish_to_postgres, published_version
 from tests.conftest import AS_OF, TEST_PII_KEY, run_yimei
+from tests.serving.conftest import VERSION, serving_version_pair
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
-# one statement reading both published schemas: the last check of the published run and the
-# orders in the marts; a mixed version would show a pair that no version has
-VERSION = (
-    "select (select max(checked_at) from governance.rule_results), "
-    "(select sum(orders) from marts.market_monthly)"
-)
 # one statement reading both published schemas: a mixed version would show a pair of counts
 # that no version has
 BOTH_SCHEMAS = (
@@ -49,14 +44,6 @@ def _variant(endpoint, tmp_path, drop: int):
     finally:
         con.close()
     return path, pair
-
-
-def _version(serving: Path) -> tuple:
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        return con.execute(VERSION).fetchone()
-    finally:
-        con.close()
 
 
 def test_a_long_running_reader_finishes_on_its_version_before_the_swap(endpoint, tmp_path):
@@ -186,4 +173,5 @@ def test_an_endpoint_left_behind_is_caught_up_while_a_transaction_keeps_its_vers
     version = serving_version(endpoint.data_dir / "warehouse.duckdb")
     assert published_version(endpoint.owner_url) == version == status.serving_version
     with psycopg.connect(endpoint.reader_url) as pg:  # a new session sees the new version
-        assert pg.execute(VERSION).fetchone() == _version(endpoint.data_dir / "serving.duckdb")
+        served = pg.execute(VERSION).fetchone()
+    assert served == serving_version_pair(endpoint.data_dir / "serving.duckdb")
