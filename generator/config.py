@@ -65,7 +65,7 @@ class SampleConfig:
         if self.doctors_per_clinic < 1:
             problems.append("doctors_per_clinic must be >= 1")
         if self.days < 60:
-            problems.append("days must be >= 60 (snapshots, 90-day windows, bad deliveries)")
+            problems.append("days must be >= 60 (snapshots, rule windows, bad deliveries)")
         if self.orders < 1000:
             problems.append("orders must be >= 1000")
         if self.reviews < 200:

@@ -107,6 +107,7 @@ def generate(landing_dir: str | Path, cfg: SampleConfig | None = None) -> dict:
     truth.doctor_listing_rule()
     latest_seen = truth.order_rules()
     truth.review_rules(latest_seen)
+    truth.tier_rule()
     _self_check(truth, injected, reviews)
 
     manifest = _plain(_manifest(cfg, tl, world, stats, truth, injected, injected_counts,
@@ -165,6 +166,12 @@ def _self_check(truth: Truth, injected, reviews) -> None:
     if gov01 != injected.gov01:
         problems.append(f"GOV-01: computed {sorted(gov01)[:5]} vs injected "
                         f"{sorted(injected.gov01)[:5]}")
+    below_bar = {c for c, kinds in truth.rules["GOV-18"].failing.items()
+                 if "diamond_below_bar" in kinds}
+    planted = {truth.world.clinics.clinic_id[c] for c in injected.tier_labels}
+    if below_bar != planted:
+        problems.append(f"GOV-18: below the bar {sorted(below_bar)[:5]} vs planted "
+                        f"{sorted(planted)[:5]}")
     for rule, bit in RULE_BIT.items():
         failing = np.array(sorted(truth.rules[rule].index), dtype=np.int64)
         unexpected = failing[(injected.order_taint[failing] & bit) == 0]

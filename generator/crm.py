@@ -42,10 +42,12 @@ from generator.reference import (
 )
 from generator.registry import Institution, Practitioner, Product, Registry
 from generator.util import largest_remainder
-from quality.rules import parameter
+from quality.rules import RULE_BY_ID, parameter
 
 TIER_NONE, TIER_SELECTED, TIER_DIAMOND = 0, 1, 2
 TIERS = ("none", "selected", "diamond")
+# the diamond (美钻) bar: GOV-18's parameters in the rule catalogue
+BAR = RULE_BY_ID["GOV-18"].parameters
 T_HOSPITAL, T_OUTPATIENT, T_CLINIC, T_GENERAL = range(4)
 # grade of each procedure, 0 when ungraded
 GRADES = np.array([p.grade or 0 for p in PROCEDURES])
@@ -69,7 +71,7 @@ class Clinics:
     address: list[str]
     clinic_type: np.ndarray
     depts: np.ndarray  # (n, 4) bool: departments the clinic declares and sells
-    tier: np.ndarray
+    tier: np.ndarray  # what the clinic earns: orders, reviews and doctors follow it
     joined_day: np.ndarray
     updated_s: np.ndarray  # CRM updated_at while nothing changes
     delisted_day: np.ndarray  # -1 when active
@@ -79,6 +81,7 @@ class Clinics:
     device_product: np.ndarray  # (n, 13) registry product index of the energy device, -1
     device_serial: np.ndarray  # (n, 13) index into World.serials, -1
     registry_name: list[str]  # how the licence registry spells the name (clean variants)
+    label: np.ndarray | None = None  # the tier the CRM shows (GOV-18 plants unearned ones)
 
 
 @dataclass
@@ -261,6 +264,7 @@ def build_world(rng: np.random.Generator, cfg, tl: Timeline, products: list[Prod
     clinics = Clinics(
         n=n, clinic_id=clinic_ids, name=names, license_no=licences, city=city_of,
         district=districts, address=addresses, clinic_type=clinic_type, depts=depts, tier=tier,
+        label=tier.copy(),
         joined_day=joined, updated_s=updated_s, delisted_day=delisted, popularity=popularity,
         quality=quality, menu=menus,
         device_product=np.full((n, len(PROCEDURES)), -1, dtype=np.int64),
@@ -360,8 +364,8 @@ def _build_doctors(rng, cfg, tl: Timeline, clinics: Clinics, cities) -> Doctors:
         for role in roles:
             scope, forced = _doctor_role_scope(rng, int(role))
             years = int(np.clip(2 + rng.gamma(2.0, 4.5), 2, 35))
-            if diamond:
-                years = max(years, int(rng.integers(6, 14)))
+            if diamond:  # above the bar's average years
+                years = max(years, BAR["min_avg_years_experience"] + int(rng.integers(1, 9)))
             title = _title(rng, years)
             is_chief = forced >= 0 or (years >= 6 and title != TITLES[3] and rng.random() < 0.6)
             specialty = forced if forced >= 0 else (int(role) if is_chief else -1)
@@ -381,11 +385,13 @@ def _build_doctors(rng, cfg, tl: Timeline, clinics: Clinics, cities) -> Doctors:
         if not clinic_rows[senior]["is_chief"]:
             clinic_rows[senior].update(is_chief=True, specialty=clinic_rows[senior]["role"])
         if diamond:
-            # Meet the 美钻 bar: a chief with >= 15 years and >= 5,000 cases.
+            # Meet the 美钻 bar (GOV-18): a chief with its years and cases, with room to spare.
             chief = clinic_rows[senior]
-            chief["years"] = max(chief["years"], int(rng.integers(16, 26)))
+            chief["years"] = max(chief["years"],
+                                 BAR["chief_consultant_min_years"] + int(rng.integers(1, 11)))
             chief["title"] = TITLES[0]
-            chief["case_base"] = max(chief["case_base"], int(rng.integers(5200, 12000)))
+            chief["case_base"] = max(chief["case_base"],
+                                     BAR["min_doctor_cases"] + int(rng.integers(200, 7000)))
     n = len(rows)
     used: set[str] = set()
     licences = []
@@ -546,7 +552,7 @@ def clinic_frame(world: World, snapshot: int, pii_leak: dict | None = None):
         "clinic_type": [CLINIC_TYPES[t] for t in c.clinic_type],
         "declared_departments": ["|".join(DEPARTMENTS[d] for d in np.flatnonzero(row))
                                  for row in c.depts],
-        "tier": [TIERS[t] for t in c.tier],
+        "tier": [TIERS[t] for t in c.label],
         "platform_status": np.where(gone, "delisted", "active").tolist(),
         "joined_at": date_strings(c.joined_day),
         "updated_at": ts_strings(updated),

@@ -170,7 +170,8 @@ def _review_times(rng, tl: Timeline, orders: Orders, chosen: np.ndarray,
 
 
 def _diamond_top_up(rng, tl, world, orders, candidates, chosen, created) -> np.ndarray:
-    """A diamond clinic needs >= 20 verified reviews: make sure it has at least 25."""
+    """A diamond clinic needs the bar's verified reviews (GOV-18): make sure it has 5 more."""
+    wanted = parameter("GOV-18", "min_verified_reviews") + 5
     clinics = world.clinics
     picked = np.zeros(orders.n, dtype=bool)
     picked[chosen] = True
@@ -180,12 +181,12 @@ def _diamond_top_up(rng, tl, world, orders, candidates, chosen, created) -> np.n
     for c in np.flatnonzero(clinics.tier == TIER_DIAMOND):
         at_clinic = candidates[orders.clinic[candidates] == c]
         have = int(delivered[at_clinic].sum())
-        if have >= 25:
+        if have >= wanted:
             continue
         # completed early enough that a review a day or two later is delivered
         early = at_clinic[orders.t[at_clinic, COMPLETED] < tl.reviews_loaded_end - 10 * DAY]
         spare = early[~picked[early]]
-        extra.append(spare[rng.permutation(len(spare))[: 25 - have]])
+        extra.append(spare[rng.permutation(len(spare))[: wanted - have]])
     return np.concatenate(extra) if extra else np.zeros(0, np.int64)
 
 

@@ -28,7 +28,7 @@ from generator.config import DAY, Timeline
 from generator.orders import COMPLETED, Orders, Users, landed_mask, version_frame
 from generator.reviews import Reviews, versions
 from generator.reviews import version_frame as review_version_frame
-from quality.rules import parameter
+from quality.rules import RULE_BY_ID, parameter
 
 # The procedure catalogue of feeds.md: code -> (department, category, product 类别).
 # feeds.md's grades of the 美容外科 procedures; the caps per clinic type are GOV-14's parameter
@@ -43,6 +43,7 @@ MIN_SIMILARITY = parameter("GOV-07", "min_similarity")
 SHARED_IP_MIN_USERS = parameter("GOV-07", "shared_ip_min_users")
 SHARED_IP_WINDOW_S = parameter("GOV-07", "shared_ip_window_days") * DAY
 REPLY_WITHIN_S = parameter("GOV-09", "reply_within_hours") * 3600
+DIAMOND_BAR = RULE_BY_ID["GOV-18"].parameters
 CATALOGUE = {
     "P01": ("美容外科", "surgical", None), "P02": ("美容外科", "surgical", "其他"),
     "P03": ("美容外科", "surgical", None), "P04": ("美容外科", "surgical", "乳房植入体"),
@@ -130,7 +131,7 @@ def _reasons(*checks: tuple[pl.Expr, str]) -> pl.Expr:
 
 
 class Truth:
-    """Computes every GOV-01..09 and GOV-14..17 verdict and the market truth."""
+    """Computes every GOV-01..09 and GOV-14..18 verdict and the market truth."""
 
     def __init__(self, tl: Timeline, world, orders: Orders, users: Users, reviews: Reviews,
                  crm_clinics: pl.DataFrame, crm_doctors: pl.DataFrame,
@@ -173,7 +174,7 @@ class Truth:
             schema=["dept", "scope"], orient="row").with_columns(pl.lit(True).alias("scope_ok"))
         self.rules = {r: RuleResult("order")
                       for r in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14")}
-        for r in ("GOV-01", "GOV-15", "GOV-16"):
+        for r in ("GOV-01", "GOV-15", "GOV-16", "GOV-18"):
             self.rules[r] = RuleResult("clinic")
         self.rules["GOV-17"] = RuleResult("doctor")
         for r in ("GOV-06", "GOV-07", "GOV-09"):
@@ -181,6 +182,9 @@ class Truth:
         self.market: dict[tuple[str, str], list] = {}
         self.totals = {"completed_orders": 0, "gmv_cents": 0, "traveller_orders": 0}
         self._buyers: list[pl.DataFrame] = []
+        # the diamond bar's inputs (GOV-18): order findings in its window, verified review scores
+        self._recent_findings: Counter = Counter()
+        self._verified_scores = pl.DataFrame(schema={"clinic_id": pl.String, "score": pl.Float64})
 
     # --- GOV-01 -------------------------------------------------------------------------------
 
@@ -269,6 +273,46 @@ class Truth:
             if reasons:
                 result.failing[row["doctor_id"]] = ",".join(reasons)
                 result.index.add(doctor_index[row["doctor_id"]])
+
+    # --- GOV-18: tier labels, after the listing, order and review rules ---------------------
+
+    def tier_rule(self) -> None:
+        """A clinic labelled 美钻 meets the diamond bar (marts.md); one labelled 严选 or 美钻 fails
+        none of GOV-01, GOV-15, GOV-16."""
+        bar = DIAMOND_BAR
+        doctors = self.doctors.with_columns(
+            pl.col("years_experience").cast(pl.Int64), pl.col("case_count").cast(pl.Int64),
+            (pl.col("is_chief_consultant") == "true").alias("chief"))
+        staff = doctors.group_by("clinic_id").agg(
+            pl.col("years_experience").mean().alias("avg_years"),
+            (pl.col("chief") & (pl.col("years_experience") >= bar["chief_consultant_min_years"]))
+            .any().alias("senior_chief"),
+            (pl.col("case_count") >= bar["min_doctor_cases"]).any().alias("high_volume"))
+        scores = self._verified_scores.group_by("clinic_id").agg(
+            pl.len().alias("verified"), pl.col("score").mean().alias("avg_score"))
+        joined = (self.active_clinics.select("clinic_id", "tier")
+                  .join(staff, on="clinic_id", how="left")
+                  .join(scores, on="clinic_id", how="left"))
+        clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
+        listing = {r: self.rules[r].failing for r in ("GOV-01", "GOV-15", "GOV-16")}
+        result = self.rules["GOV-18"]
+        for row in joined.iter_rows(named=True):
+            cid, tier = row["clinic_id"], row["tier"].strip()
+            meets = (cid not in listing["GOV-01"] and cid not in listing["GOV-15"]
+                     and row["avg_years"] is not None
+                     and row["avg_years"] >= bar["min_avg_years_experience"]
+                     and row["senior_chief"] and row["high_volume"]
+                     and self._recent_findings[cid] == 0
+                     and (row["verified"] or 0) >= bar["min_verified_reviews"]
+                     and row["avg_score"] >= bar["min_avg_score"])
+            reasons = []
+            if tier == "diamond" and not meets:
+                reasons.append("diamond_below_bar")
+            if tier in ("selected", "diamond") and any(cid in f for f in listing.values()):
+                reasons.append("label_with_open_listing_finding")
+            if reasons:
+                result.failing[cid] = ",".join(reasons)
+                result.index.add(clinic_index[cid])
 
     # --- orders: GOV-02..05, GOV-08, market ----------------------------------------------------
 
@@ -375,7 +419,13 @@ class Truth:
                  "grade_above_clinic_cap"),
             ).alias("GOV-14"),
         )
-        for rule in ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14"):
+        rules = ("GOV-02", "GOV-03", "GOV-04", "GOV-05", "GOV-08", "GOV-14")
+        window = DIAMOND_BAR["finding_window_days"]
+        recent = f.filter(pl.any_horizontal([pl.col(r) != "" for r in rules])
+                          & (pl.col("done_day") > self.tl.as_of - window)
+                          & (pl.col("done_day") <= self.tl.as_of))
+        self._recent_findings.update(recent["clinic_id"].to_list())
+        for rule in rules:
             failing = f.filter(pl.col(rule) != "").select("order_id", rule, "idx")
             result = self.rules[rule]
             result.failing.update(zip(failing["order_id"].to_list(), failing[rule].to_list(),
@@ -445,6 +495,9 @@ class Truth:
         self._collect("GOV-09", complaints)
         manipulated = pl.Series(sorted(self.rules["GOV-07"].failing), dtype=pl.String)
         verified = f.filter((pl.col("GOV-06") == "") & ~pl.col("review_id").is_in(manipulated))
+        self._verified_scores = verified.select(
+            "clinic_id", pl.Series("score", self.reviews.scores[verified["idx"].to_numpy()]
+                                   .mean(axis=1)))
         self.totals["reviews"] = frame.height
         self.totals["verified_reviews"] = verified.height
         self.totals["complaints"] = complaints.height

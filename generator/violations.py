@@ -70,6 +70,7 @@ class Injected:
     clinics: dict[int, str] = field(default_factory=dict)  # clinic -> GOV-01..03 kind
     doctors: dict[int, str] = field(default_factory=dict)  # doctor -> GOV-04 kind
     gov01: set[int] = field(default_factory=set)  # clinics that must fail GOV-01
+    tier_labels: set[int] = field(default_factory=set)  # clinics labelled 美钻 below the bar
     order_taint: np.ndarray | None = None  # bits B02.. per order: may fail
     order_direct: np.ndarray | None = None  # bits per order: must fail
     order_kind: dict[int, str] = field(default_factory=dict)
@@ -217,6 +218,17 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
         inj.clinics[c] = "department_not_licensed"
         inj.order_taint[all_by_clinic[c]] |= B03
         inj.order_direct[members[PROC_DEPT[orders.proc[members]] == dept]] |= B03
+
+    # GOV-18, at listing time only: a 美钻 label on a clinic far below the bar (no chief
+    # consultant with the bar's years). Its doctors and orders stay open to other kinds.
+    chief_years = np.zeros(clinics.n, dtype=np.int64)
+    chiefs = np.flatnonzero(doctors.chief_consultant)
+    np.maximum.at(chief_years, doctors.clinic[chiefs], doctors.years[chiefs])
+    junior = chief_years < parameter("GOV-18", "chief_consultant_min_years")
+    for c in pool.take(lambda items: junior[items], per_kind(rate, clinics.n, 1)):
+        clinics.label[c] = TIER_DIAMOND
+        inj.tier_labels.add(int(c))
+    inj.counts["unearned_diamond_label"] = len(inj.tier_labels)
 
     # GOV-04, doctor level: unregistered, struck off / suspended mid-history, surgeon injecting.
     tainted_clinic = np.zeros(clinics.n, dtype=bool)

@@ -1,8 +1,10 @@
 """Alerts to the rules' owners: one message per run, to every webhook configured.
 
-A run alerts when publication was blocked, or when a finding rule's newly opened findings
-exceed its ``alert_new_findings_above`` parameter (quality/rules.py). The message names the
-rules, their counts and owners and the quality site's path, in the format of the webhook's
+A run alerts when publication was blocked, when a finding rule's newly opened findings
+exceed its ``alert_new_findings_above`` parameter (quality/rules.py), or when the owners' work
+queue asks to suspend a listing that the published version did not show
+(quality/listing_actions.py). The message names the rules, their counts and owners and the
+quality site's path, in the format of the webhook's
 kind: WeCom (企业微信) group robots and DingTalk (钉钉) robots take markdown messages, Slack
 incoming webhooks a text. The kind comes from the URL's host, or from a prefix
 (``wecom:``, ``dingtalk:``, ``slack:``) for a relay or a test server.
@@ -37,6 +39,7 @@ HOSTS = {
     "hooks.slack.com": "slack",
 }
 TIMEOUT_S = 10
+MAX_SUSPENSION_LINES = 20  # a message names at most this many; the rest are in the table
 MAX_ATTEMPTS = 20  # about three weeks of daily runs: then it is dropped, with an error logged
 
 OUTBOX_DDL = """
@@ -88,11 +91,23 @@ class RuleAlert:
 
 
 @dataclass(frozen=True)
+class SuspensionAlert:
+    """A new ``suspend_listing`` action of governance.listing_actions."""
+
+    entity_type: str
+    entity_id: str
+    clinic_name: str | None
+    owner: str
+    rules: str
+
+
+@dataclass(frozen=True)
 class Alert:
     run_id: str
     blocked: tuple[RuleAlert, ...]
     breaches: tuple[RuleAlert, ...]
     site: str
+    suspensions: tuple[SuspensionAlert, ...] = ()
 
     @property
     def title(self) -> str:
@@ -100,9 +115,11 @@ class Alert:
             return "yimei: 发布已阻断 publication blocked by " + ", ".join(
                 r.rule_id for r in self.blocked
             )
-        return "yimei: 新增问题超出阈值 new findings above threshold: " + ", ".join(
-            r.rule_id for r in self.breaches
-        )
+        if self.breaches:
+            return "yimei: 新增问题超出阈值 new findings above threshold: " + ", ".join(
+                r.rule_id for r in self.breaches
+            )
+        return f"yimei: 需暂停上架 listings to suspend: {len(self.suspensions):,}"
 
     def lines(self) -> list[str]:
         lines = []
@@ -115,6 +132,15 @@ class Alert:
                 f"{r.rule_id} (finding, owner {r.owner}): {r.count:,} new findings 新增问题, "
                 f"threshold 阈值 {r.threshold:,}"
             )
+        for a in self.suspensions[:MAX_SUSPENSION_LINES]:
+            lines.append(
+                f"suspend_listing 暂停上架 {a.entity_type} {a.entity_id}"
+                + (f" {a.clinic_name}" if a.clinic_name else "")
+                + f" (owner {a.owner}): {a.rules}"
+            )
+        if len(self.suspensions) > MAX_SUSPENSION_LINES:
+            more = len(self.suspensions) - MAX_SUSPENSION_LINES
+            lines.append(f"… {more:,} more 另有 {more:,} 项: governance.listing_actions")
         lines.append(f"run 运行 {self.run_id} · quality site 质量报告: {self.site}")
         return lines
 
@@ -152,9 +178,26 @@ def compose(con: duckdb.DuckDBPyConnection, run_id: str, site: str) -> Alert | N
             threshold = parameter(rule_id, "alert_new_findings_above")
             if opened.get(rule_id, 0) > threshold:
                 breaches.append(RuleAlert(rule_id, rule.owner, opened[rule_id], threshold))
-    if not blocked and not breaches:
+    # a blocked run publishes nothing: its new suspensions are the next published run's
+    suspensions = [] if blocked else _new_suspensions(con, run_id)
+    if not blocked and not breaches and not suspensions:
         return None
-    return Alert(run_id, tuple(blocked), tuple(breaches), site)
+    return Alert(run_id, tuple(blocked), tuple(breaches), site, tuple(suspensions))
+
+
+def _new_suspensions(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SuspensionAlert]:
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'governance' "
+        "and table_name = 'listing_alerts'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(
+        "select entity_type, entity_id, clinic_name, owner, rules from governance.listing_alerts "
+        "where run_id = ? order by entity_type, entity_id",
+        [run_id],
+    ).fetchall()
+    return [SuspensionAlert(*row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ PUBLISHED_TABLES: dict[str, tuple[str, ...]] = {
     "marts.travel_flows": ("month", "buyer_city", "clinic_city"),
     "marts.channel_funnel": ("month", "channel"),
     "governance.findings": ("rule_id", "entity_type", "entity_id"),
+    "governance.listing_actions": ("entity_type", "entity_id"),
     "governance.rule_results": ("run_id", "rule_id"),
 }
 
@@ -20,6 +21,7 @@ FACT_TABLES: dict[str, tuple[str, ...]] = {
     "intermediate.int_review_verification": ("review_id",),
     "intermediate.int_clinic_licence_verification": ("clinic_id",),
     "intermediate.int_doctor_listing_checks": ("doctor_id",),
+    "intermediate.int_clinic_tier_checks": ("clinic_id",),
 }
 
 # Columns of incremental models that record when a row was written or from what, not what it

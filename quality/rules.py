@@ -37,6 +37,8 @@ class Rule:
     title_template: str
     guards: str  # the table the rule judges (its dbt column), or what a table rule covers
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    # a listing check's action in the owners' work queue (governance.md, "Listing actions")
+    listing_action: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", _frozen(self.parameters))
@@ -55,10 +57,26 @@ class Rule:
         return self.severity == BLOCKING
 
 
-def _finding(*args: str, alert_above: int, **parameters: Any) -> Rule:
+# The actions of governance.listing_actions, strongest first: an entity with several open
+# listing findings gets the strongest of their actions.
+SUSPEND_LISTING, CORRECT_LISTING, REMOVE_TIER_LABEL = LISTING_ACTIONS = (
+    "suspend_listing",
+    "correct_listing",
+    "remove_tier_label",
+)
+
+
+def _finding(
+    *args: str, alert_above: int, listing_action: str | None = None, **parameters: Any
+) -> Rule:
     """A finding rule; ``alert_above``: newly opened findings in one run above this many post
-    an alert to the owners (quality/alerts.py)."""
-    return Rule(*args, parameters={**parameters, "alert_new_findings_above": alert_above})
+    an alert to the owners (quality/alerts.py); ``listing_action``: what its open findings ask
+    of the owners, for a rule that judges what the platform shows today."""
+    return Rule(
+        *args,
+        parameters={**parameters, "alert_new_findings_above": alert_above},
+        listing_action=listing_action,
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -70,6 +88,7 @@ RULES: tuple[Rule, ...] = (
         "licence_verified: clinic licence matches the 卫健委 registry",
         "intermediate.int_clinic_licence_verification",
         alert_above=0,
+        listing_action=SUSPEND_LISTING,
     ),
     _finding(
         "GOV-02",
@@ -176,6 +195,7 @@ RULES: tuple[Rule, ...] = (
         "licence_in_force: listed clinic's licence 正常 and within its validity on the run date",
         "intermediate.int_clinic_licence_verification",
         alert_above=0,
+        listing_action=SUSPEND_LISTING,
     ),
     _finding(
         "GOV-16",
@@ -185,6 +205,7 @@ RULES: tuple[Rule, ...] = (
         "departments_licensed: every advertised department among the licence's 诊疗科目",
         "intermediate.int_clinic_licence_verification",
         alert_above=0,
+        listing_action=CORRECT_LISTING,
     ),
     _finding(
         "GOV-17",
@@ -195,6 +216,25 @@ RULES: tuple[Rule, ...] = (
         "consultant a 美容主诊医师",
         "intermediate.int_doctor_listing_checks",
         alert_above=0,
+        listing_action=CORRECT_LISTING,
+    ),
+    _finding(
+        "GOV-18",
+        FINDING,
+        "clinic",
+        "merchant-operations",
+        "tier_label_earned: 美钻 clinics meet the diamond bar, 严选 and 美钻 clinics have no "
+        "open GOV-01, GOV-15 or GOV-16 finding",
+        "intermediate.int_clinic_tier_checks",
+        alert_above=0,
+        listing_action=REMOVE_TIER_LABEL,
+        # the diamond bar (marts.md), besides a licence verified and in force
+        min_avg_years_experience=5,
+        chief_consultant_min_years=15,
+        min_doctor_cases=5000,
+        finding_window_days=90,
+        min_avg_score=4.5,
+        min_verified_reviews=20,
     ),
     Rule(
         "GOV-10",
@@ -250,6 +290,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 RULE_BY_ID = {rule.rule_id: rule for rule in RULES}
+LISTING_RULES = tuple(rule for rule in RULES if rule.listing_action)
 
 
 def parameter(rule_id: str, name: str) -> Any:

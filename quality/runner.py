@@ -6,7 +6,7 @@ validation result. GX's SQL datasource returns empty metrics on DuckDB (GX issue
 the Spark engine they validate Spark DataFrames on GX's Spark execution engine
 (quality/facts.py says where each reads):
 
-- entity rules (GOV-01..09, GOV-14..17) validate compact fact tables built by dbt (an id,
+- entity rules (GOV-01..09, GOV-14..18) validate compact fact tables built by dbt (an id,
   the clinic, one boolean and one reason per rule), streamed from DuckDB in
   Arrow record batches of ``BATCH_ROWS`` rows (quality/facts.py), one GX validation per batch;
 - table rules (GOV-11..13) validate the facts dbt builds beside the entity facts
@@ -108,6 +108,12 @@ ENTITY_TARGETS = (
         "doctor_id",
         "clinic_id",
         suites.build_doctor_listing_suite(),
+    ),
+    EntityTarget(
+        "intermediate.int_clinic_tier_checks",
+        "clinic_id",
+        "clinic_id",
+        suites.build_clinic_tier_suite(),
     ),
     EntityTarget(
         "intermediate.int_order_compliance",

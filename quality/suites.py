@@ -46,6 +46,13 @@ def build_doctor_listing_suite() -> gx.ExpectationSuite:
     )
 
 
+def build_clinic_tier_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="int_clinic_tier_checks",
+        expectations=[_must_be_true("tier_label_earned", "GOV-18", "tier_label_reason")],
+    )
+
+
 def build_order_compliance_suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(
         name="int_order_compliance",

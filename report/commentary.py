@@ -294,7 +294,8 @@ def compliance(d: ReportData) -> list[Markup]:
              w.F("comp.licence_rate_national"), "）")
     if w.v("comp.unverified"):
         lic = _p(lic, "，有", w.F("comp.unverified"),
-                 "家机构的许可信息与官方登记不符或未登记，已在平台标注为未核验")
+                 "家机构的许可信息与官方登记不符、未登记或当前已失效（吊销、注销、过期等），"
+                 "已在平台标注为未核验或暂停展示")
     else:
         lic = _p(lic, "，全部在营机构均通过核验")
     out.append(_p(lic, "。"))

@@ -62,6 +62,7 @@ RULE = {
     "GOV-15": "上架机构许可今日有效",
     "GOV-16": "宣传科目已获许可",
     "GOV-17": "上架医师注册核验",
+    "GOV-18": "等级标识名副其实",
 }
 
 # Spring Festival (正月初一), for the travel peak-season analysis.

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from quality.published import PUBLISHED_TABLES
-from quality.rules import RULES
+from quality.rules import LISTING_ACTIONS, LISTING_RULES, RULES
 
 pytestmark = pytest.mark.pipeline
 
@@ -107,6 +107,40 @@ def test_findings_match_the_injected_violations(published, serving):
             sorted(set(truth["entity_ids"]) - found)[:5],
             sorted(found - set(truth["entity_ids"]))[:5],
         )
+
+
+def test_listing_actions_are_the_ones_the_manifest_implies(published, serving):
+    """governance.md, "Listing actions": one row per clinic or doctor with an open listing
+    finding, the strongest action of its rules, the owner of the strongest rule; the published
+    sample has no waiver, so every such finding is open."""
+    manifest = published["manifest"]
+    expected = {}
+    for rule in LISTING_RULES:  # the catalogue's order: GOV-01 first
+        truth = manifest["violations"][rule.rule_id]
+        for entity_id in truth["entity_ids"]:
+            key = (truth["entity_type"], entity_id)
+            strength = LISTING_ACTIONS.index(rule.listing_action)
+            if key not in expected or strength < expected[key][0]:
+                expected[key] = (strength, rule.listing_action, rule.owner, {rule.rule_id})
+            else:
+                expected[key][3].add(rule.rule_id)
+    assert {a for _, a, _, _ in expected.values()} == set(LISTING_ACTIONS)
+    rows = serving.execute(
+        "select entity_type, entity_id, clinic_id, clinic_name, city, action, rules, owner, "
+        "since from governance.listing_actions"
+    ).fetchall()
+    assert len(rows) == len(expected)
+    scorecard = dict(
+        serving.execute("select clinic_id, name from marts.clinic_scorecard").fetchall()
+    )
+    for entity_type, entity_id, clinic_id, name, city, action, rules, owner, since in rows:
+        _, expected_action, expected_owner, rule_ids = expected[(entity_type, entity_id)]
+        assert (action, owner) == (expected_action, expected_owner), (entity_id, rules)
+        # each rule with its detail, in rule order
+        assert [part.split(":")[0] for part in rules.split(" | ")] == sorted(rule_ids), rules
+        assert name == scorecard[clinic_id] and city and since is not None
+        if entity_type == "clinic":
+            assert clinic_id == entity_id
 
 
 def test_blocking_rules_passed_and_were_recorded(serving):

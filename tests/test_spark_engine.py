@@ -31,7 +31,9 @@ from tests.transform.dbt_helpers import (
 pytestmark = [pytest.mark.pipeline, pytest.mark.spark]
 
 # what differs between two runs by construction: their run ids and clocks
-PER_RUN = {"run_id", "first_detected_at", "detected_at", "resolved_at", "run_at", "checked_at"}
+PER_RUN = {
+    "run_id", "first_detected_at", "detected_at", "resolved_at", "run_at", "checked_at", "since"
+}
 
 
 def test_the_spark_run_ingests_to_the_lake_and_publishes(spark_run):

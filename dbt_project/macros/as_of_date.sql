@@ -1,5 +1,6 @@
 {#- The run date, as a SQL date literal. The only place that reads the `as_of` var:
-    every window (90 days, 365 days), deadline and "current" status is relative to it.
+    every window (the rules' day windows, the persona's year), deadline and "current" status is
+    relative to it.
     Precedence: --vars as_of, then YIMEI_AS_OF (exported by the Python side), then
     today in Asia/Shanghai. The pipeline passes the date as YIMEI_AS_OF, not --vars: a new
     `--vars` value makes dbt parse the whole project again (about 5 s), a new value of an

@@ -19,6 +19,7 @@ from quality.rules import RULE_BY_ID, RULES
 
 FINDINGS = dg.AssetKey(["governance", "findings"])
 RULE_RESULTS = dg.AssetKey(["governance", "rule_results"])
+LISTING_ACTIONS = dg.AssetKey(["governance", "listing_actions"])
 GATE = dg.AssetKey(["governance", "publish_gate"])
 
 # The checks are reported on governance/rule_results, not on the tables each rule guards:
@@ -47,6 +48,15 @@ rule_checks = [
             automation_condition=AFTER_UPSTREAM_UPDATES,
         ),
         dg.AssetSpec(
+            LISTING_ACTIONS,
+            group_name="governance",
+            kinds={"duckdb"},
+            deps=[FINDINGS],
+            description="The owners' work queue: one action per clinic or doctor with an open "
+            "listing finding (GOV-01, GOV-15..18; governance.md).",
+            automation_condition=AFTER_UPSTREAM_UPDATES,
+        ),
+        dg.AssetSpec(
             RULE_RESULTS,
             group_name="governance",
             kinds={"duckdb"},
@@ -63,6 +73,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     from quality.docs import SITE_DIR
     from quality.facts import SparkFacts
     from quality.findings import record_outcome, write_findings, write_rule_results
+    from quality.listing_actions import published_suspensions, write_listing_actions
     from quality.runner import Validator, run_blocking_rules, run_entity_rules
     from quality.site import write_summary
     from quality.waivers import read_waivers, record_waivers, waivers_path
@@ -81,8 +92,11 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         record_waivers(con, waivers, context.run_id)
         write_findings(con, outcomes, context.run_id, marks, waivers)
         faults.point("governance:findings_written")
-        # Blocking rules run after the findings are written: findings are published too,
-        # so they must pass GOV-10 like every other published table.
+        actions = write_listing_actions(
+            con, context.run_id, published_suspensions(settings.serving_path)
+        )
+        # Blocking rules run after the findings and the actions are written: both are
+        # published too, so they must pass GOV-10 like every other published table.
         outcomes |= run_blocking_rules(con, validator, facts=facts)
         blocking = {k: v for k, v in outcomes.items() if RULE_BY_ID[k].blocking}
         write_findings(con, blocking, context.run_id)
@@ -103,6 +117,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             else docs.error,
         },
     )
+    yield dg.MaterializeResult(asset_key=LISTING_ACTIONS, metadata={"actions": actions})
     yield dg.MaterializeResult(
         asset_key=RULE_RESULTS,
         metadata={r: len(o.failing) for r, o in sorted(outcomes.items())},

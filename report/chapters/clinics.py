@@ -102,7 +102,7 @@ def load(db: Source) -> ClinicsChapter:
     leaders = db.frame(
         f"""
         select name, tier, meets_diamond_bar, trust_score, verified_review_count,
-            avg_score_overall, completed_orders, gmv, licence_verified
+            avg_score_overall, completed_orders, gmv, listing_status
         {active} order by trust_score desc, gmv desc, clinic_id limit 10
         """
     )

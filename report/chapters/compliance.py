@@ -30,7 +30,7 @@ def load(db: Source) -> ComplianceChapter:
 
     def licence(where: str) -> str:
         return (
-            f"select count(*) filter (where licence_verified) / count(*) from {CS} "
+            f"select count(*) filter (where listing_status = 'verified') / count(*) from {CS} "
             f"where platform_status = 'active' {where}"
         )
 
@@ -42,7 +42,7 @@ def load(db: Source) -> ComplianceChapter:
         "许可未通过核验的在营机构",
         "count",
         f"select count(*) from {CS} where platform_status = 'active' {city_and} "
-        "and not licence_verified",
+        "and listing_status <> 'verified'",
         CS,
     )
     rec.fact(

@@ -28,8 +28,19 @@ def test_a_threshold_breach_alerts_every_webhook_and_a_failing_one_is_retried(
     posts = posts_by_path(received, start)
     # GOV-01 alerts above 0 new findings: every unverified clinic is news to its owner
     clinics = len(manifest["violations"]["GOV-01"]["entity_ids"])
+    # nothing was published before: every listing to suspend (GOV-01, GOV-15) is news, each
+    # named with its rules
+    suspended = sorted(
+        set(manifest["violations"]["GOV-01"]["entity_ids"])
+        | set(manifest["violations"]["GOV-15"]["entity_ids"])
+    )
     check_formats(
-        posts, "GOV-01", "clinic-onboarding", f"{clinics:,} new findings", "quality/index.html"
+        posts,
+        "GOV-01",
+        "clinic-onboarding",
+        f"{clinics:,} new findings",
+        "quality/index.html",
+        *(f"suspend_listing 暂停上架 clinic {clinic_id}" for clinic_id in suspended),
     )
     assert len(posts["/broken"]) == 1
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
@@ -43,8 +54,8 @@ def test_a_threshold_breach_alerts_every_webhook_and_a_failing_one_is_retried(
     assert [(w.rsplit("/", 1)[-1], n) for w, n, _ in pending] == [("broken", 1)]
     assert pending[0][2].startswith("HTTP 500")
 
-    # the next run (nothing new delivered: a rebuild) has nothing new to say, and tries the
-    # failed post again
+    # the next run (nothing new delivered: a rebuild) has nothing new to say (its listings to
+    # suspend are the published version's), and tries the failed post again
     start = len(received)
     result = yimei_run(landing, data_dir, "--rebuild", env=webhooks_env(base))
     assert result.returncode == 0, result.stdout[-3000:]

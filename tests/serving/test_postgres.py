@@ -125,6 +125,27 @@ def test_psycopg_reads_what_serving_duckdb_holds(endpoint):
     assert pg_gmv == gmv
 
 
+def test_revoked_and_expired_licences_are_not_shown_as_verified(endpoint, published):
+    """Issue 31: a clinic whose licence the registry marks 吊销, or whose 有效期 ended, is not
+    `verified` to consumers, in serving.duckdb and through the endpoint alike."""
+    kinds = published["manifest"]["violations"]["GOV-15"]["kinds"]
+    revoked = [c for c, kind in kinds.items() if "licence_revoked" in kind]
+    expired = [c for c, kind in kinds.items() if "licence_expired" in kind]
+    assert revoked and expired
+    query = "select clinic_id, listing_status from marts.clinic_scorecard"
+    con = _serving(endpoint)
+    try:
+        in_file = dict(con.execute(query).fetchall())
+    finally:
+        con.close()
+    with psycopg.connect(endpoint.reader_url) as pg:
+        through_endpoint = dict(pg.execute(query).fetchall())
+    assert through_endpoint == in_file
+    assert {in_file[c] for c in revoked + expired} == {"suspended"}
+    # the sample's other listings are mostly verified: the column tells them apart
+    assert "verified" in in_file.values()
+
+
 def test_sqlalchemy_reflects_the_published_tables_with_their_comments(endpoint):
     """Python's SQLAlchemy (2.x, this environment's) with psycopg 3: what pandas.read_sql and
     most notebooks use."""

@@ -177,7 +177,14 @@ final as (
         licence_in_force_reason is null as licence_in_force,
         licence_in_force_reason,
         departments_reason is null as departments_licensed,
-        departments_reason
+        departments_reason,
+        -- what a consumer is shown (marts.md): a licence the registry does not hold in force today
+        -- suspends the listing; one in force whose name or city does not match leaves it unverified
+        case
+            when licence_verification_reason is null and licence_in_force_reason is null then 'verified'
+            when licence_in_force_reason is not null then 'suspended'
+            else 'unverified'
+        end as listing_status
     from listing_checked
 
 )

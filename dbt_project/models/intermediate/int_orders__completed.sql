@@ -12,12 +12,13 @@ completed as (
 
     select
         *,
-        -- run-date windows, defined once: the 90 (365) days up to and including the as-of date
+        -- run-date windows, defined once, each the days up to and including the as-of date: the
+        -- diamond bar's finding window (GOV-18) and the persona's 365 days (marts.md)
         coalesce(
-            completed_date > {{ dbt.dateadd('day', -90, as_of_date()) }}
+            completed_date > {{ dbt.dateadd('day', -rule_parameter('GOV-18', 'finding_window_days'), as_of_date()) }}
             and completed_date <= {{ as_of_date() }},
             false
-        ) as completed_in_last_90_days,
+        ) as completed_in_diamond_bar_window,
         coalesce(
             completed_date > {{ dbt.dateadd('day', -365, as_of_date()) }}
             and completed_date <= {{ as_of_date() }},

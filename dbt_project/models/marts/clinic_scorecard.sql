@@ -30,9 +30,9 @@ order_compliance as (
 
 ),
 
-reviews as (
+review_scores as (
 
-    select * from {{ ref('int_review_verification') }}
+    select * from {{ ref('int_clinics__review_scores') }}
 
 ),
 
@@ -42,9 +42,21 @@ complaints as (
 
 ),
 
-doctors as (
+diamond_bar as (
 
-    select * from {{ ref('stg_platform__doctors') }}
+    select * from {{ ref('int_clinics__diamond_bar') }}
+
+),
+
+doctor_listing_checks as (
+
+    select * from {{ ref('int_doctor_listing_checks') }}
+
+),
+
+tier_checks as (
+
+    select * from {{ ref('int_clinic_tier_checks') }}
 
 ),
 
@@ -59,19 +71,6 @@ sales as (
 
 ),
 
--- the run-date window is the completed orders' (int_orders__completed): the compliance facts
--- are incremental and do not depend on the run date
-judged_orders as (
-
-    select
-        order_compliance.*,
-        coalesce(completed_orders.completed_in_last_90_days, false) as completed_in_last_90_days
-    from order_compliance
-    left join completed_orders
-        on order_compliance.order_id = completed_orders.order_id
-
-),
-
 order_findings as (
 
     select
@@ -82,27 +81,8 @@ order_findings as (
         count(case when not product_registered then 1 end) as gov_05_findings,
         count(case when not price_transparent then 1 end) as gov_08_findings,
         count(case when not grade_within_level then 1 end) as gov_14_findings,
-        count(case when not is_compliant then 1 end) as non_compliant_orders,
-        count(case when completed_in_last_90_days and not is_compliant then 1 end) as findings_last_90_days
-    from judged_orders
-    group by clinic_id
-
-),
-
-review_scores as (
-
-    select
-        clinic_id,
-        count(case when counts_in_scores then 1 end) as verified_review_count,
-        avg(case when counts_in_scores then score_doctor end) as avg_score_doctor,
-        avg(case when counts_in_scores then score_process end) as avg_score_process,
-        avg(case when counts_in_scores then score_environment end) as avg_score_environment,
-        avg(case when counts_in_scores then score_effect_match end) as avg_score_effect_match,
-        avg(case when counts_in_scores then score_value end) as avg_score_value,
-        avg(case when counts_in_scores then score_overall end) as avg_score_overall,
-        count(case when not review_verified then 1 end) as gov_06_findings,
-        count(case when manipulation_flagged then 1 end) as gov_07_findings
-    from reviews
+        count(case when not is_compliant then 1 end) as non_compliant_orders
+    from order_compliance
     group by clinic_id
 
 ),
@@ -120,16 +100,12 @@ complaint_handling as (
 
 ),
 
-doctor_profile as (
+doctor_findings as (
 
     select
         clinic_id,
-        count(*) as doctor_count,
-        avg(years_experience) as avg_years_experience,
-        max(case when is_chief_consultant and years_experience >= 15 then 1 else 0 end) = 1
-            as has_senior_chief_consultant,
-        max(case when case_count >= 5000 then 1 else 0 end) = 1 as has_5000_case_doctor
-    from doctors
+        count(case when not doctor_registered then 1 end) as gov_17_findings
+    from doctor_listing_checks
     group by clinic_id
 
 ),
@@ -147,6 +123,9 @@ joined as (
         clinics.platform_status,
         licence_checks.licence_verified,
         licence_checks.licence_verification_reason,
+        licence_checks.licence_in_force,
+        licence_checks.licence_in_force_reason,
+        licence_checks.listing_status,
         coalesce(sales.completed_orders, 0) as completed_orders,
         coalesce(sales.gmv, 0) as gmv,
         coalesce(review_scores.verified_review_count, 0) as verified_review_count,
@@ -170,12 +149,19 @@ joined as (
         coalesce(order_findings.gov_08_findings, 0) as gov_08_findings,
         coalesce(complaint_handling.gov_09_findings, 0) as gov_09_findings,
         coalesce(order_findings.gov_14_findings, 0) as gov_14_findings,
+        -- the listing checks judge active clinics only, as GOV-01
+        case when clinics.is_active and not licence_checks.licence_in_force then 1 else 0 end as gov_15_findings,
+        case when clinics.is_active and not licence_checks.departments_licensed then 1 else 0 end as gov_16_findings,
+        coalesce(doctor_findings.gov_17_findings, 0) as gov_17_findings,
+        case when tier_checks.tier_label_earned = false then 1 else 0 end as gov_18_findings,
         coalesce(order_findings.non_compliant_orders, 0) as non_compliant_orders,
-        coalesce(order_findings.findings_last_90_days, 0) as findings_last_90_days,
-        coalesce(doctor_profile.doctor_count, 0) as doctor_count,
-        doctor_profile.avg_years_experience,
-        coalesce(doctor_profile.has_senior_chief_consultant, false) as has_senior_chief_consultant,
-        coalesce(doctor_profile.has_5000_case_doctor, false) as has_5000_case_doctor
+        diamond_bar.recent_order_findings,
+        diamond_bar.doctor_count,
+        diamond_bar.avg_years_experience,
+        diamond_bar.has_senior_chief_consultant,
+        diamond_bar.has_high_volume_doctor,
+        diamond_bar.meets_diamond_bar,
+        diamond_bar.diamond_bar_gaps
     from clinics
     left join cities
         on clinics.city = cities.city
@@ -189,8 +175,12 @@ joined as (
         on clinics.clinic_id = review_scores.clinic_id
     left join complaint_handling
         on clinics.clinic_id = complaint_handling.clinic_id
-    left join doctor_profile
-        on clinics.clinic_id = doctor_profile.clinic_id
+    left join diamond_bar
+        on clinics.clinic_id = diamond_bar.clinic_id
+    left join doctor_findings
+        on clinics.clinic_id = doctor_findings.clinic_id
+    left join tier_checks
+        on clinics.clinic_id = tier_checks.clinic_id
 
 ),
 
@@ -198,24 +188,13 @@ scored as (
 
     select
         *,
-        -- 美钻 bar, marts.md: every condition must hold
-        coalesce(
-            licence_verified
-            and avg_years_experience >= 5
-            and has_senior_chief_consultant
-            and has_5000_case_doctor
-            and findings_last_90_days = 0
-            and verified_review_count >= 20
-            and avg_score_overall >= 4.5,
-            false
-        ) as meets_diamond_bar,
         -- trust score 0..100, the only definition:
-        --   30 x licence verified (GOV-01)
+        --   30 x listing verified (GOV-01 and GOV-15 hold)
         -- + 25 x (1 - share of completed orders failing any of GOV-02..05, 08, 14; 0 when no orders)
         -- + 25 x average verified score / 5 (0 when no verified reviews)
         -- + 20 x complaint reply rate (1 when no complaints)
         round(
-            30 * case when licence_verified then 1 else 0 end
+            30 * case when listing_status = 'verified' then 1 else 0 end
             + 25 * (1 - coalesce(cast(non_compliant_orders as double) / nullif(completed_orders, 0), 0))
             + 25 * coalesce(avg_score_overall, 0) / 5
             + 20 * coalesce(complaint_reply_rate, 1),
