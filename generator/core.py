@@ -256,6 +256,8 @@ def _manifest(cfg, tl, world, stats: WriteStats, truth: Truth, injected, review_
             "verified_reviews": totals["verified_reviews"],
             "complaints": totals["complaints"],
             "complaints_replied_in_time": totals["complaints_replied_in_time"],
+            "complaints_by_type": totals["complaints_by_type"],
+            "complaints_resolved": totals["complaints_resolved"],
             "market_monthly": market,
             "clinics_by_tier": {TIERS[t]: int((tiers == t).sum()) for t in range(3)},
             "diamond_clinics": sorted(world.clinics.clinic_id[c]

@@ -145,6 +145,10 @@ def clean_reviews(rng, tl: Timeline, world: World, orders: Orders, candidates: n
     ctype = np.where(complaint, rng.choice(len(COMPLAINT_TYPES), size=n,
                                            p=COMPLAINT_TYPE_WEIGHTS), -1)
     reply, resolved, complaint, ctype = _responses(rng, tl, created, complaint, ctype)
+    # every complaint type at least once: the scorecard counts complaints per type
+    first = np.flatnonzero(complaint)[:len(COMPLAINT_TYPES)]
+    if len(first) == len(COMPLAINT_TYPES):
+        ctype[first] = np.arange(len(COMPLAINT_TYPES))
     scores = scores_for(rng, clinics.quality[clinic], complaint)
     receipt = rng.choice([1, 2, 3], size=n, p=[0.85, 0.12, 0.03])
     photo = np.minimum(rng.geometric(0.35, n) - 1, 9)

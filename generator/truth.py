@@ -70,7 +70,7 @@ ORDER_FIELDS = ("order_id", "user_id", "buyer_city", "clinic_id", "doctor_id", "
                 "product_registration_no", "device_serial", "list_cents", "paid_cents",
                 "fee_items", "completed_s")
 REVIEW_FIELDS = ("review_id", "order_id", "user_id", "clinic_id", "receipt_count",
-                 "is_complaint", "ip")
+                 "is_complaint", "complaint_type", "resolved_at", "ip")
 CHUNK = 250_000  # orders / reviews judged at once (memory stays flat at any scale)
 
 
@@ -501,6 +501,10 @@ class Truth:
         self.totals["reviews"] = frame.height
         self.totals["verified_reviews"] = verified.height
         self.totals["complaints"] = complaints.height
+        self.totals["complaints_by_type"] = dict(
+            complaints.group_by("complaint_type").len().iter_rows())
+        self.totals["complaints_resolved"] = complaints.filter(
+            pl.col("resolved_at").is_not_null()).height
         self.totals["complaints_replied_in_time"] = complaints.filter(
             (pl.col("reply_s") >= 0) & (pl.col("reply_s") <= pl.col("created_s") + REPLY_WITHIN_S)
         ).height

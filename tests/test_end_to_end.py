@@ -8,6 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from ingestion.contract import COMPLAINT_TYPES
 from quality.published import PUBLISHED_TABLES
 from quality.rules import LISTING_ACTIONS, LISTING_RULES, RULES
 
@@ -141,6 +142,33 @@ def test_listing_actions_are_the_ones_the_manifest_implies(published, serving):
         assert name == scorecard[clinic_id] and city and since is not None
         if entity_type == "clinic":
             assert clinic_id == entity_id
+
+
+def test_complaint_outcomes_match_the_manifest_truth(published, serving):
+    """The scorecard's complaints per type, replied in time and resolved add up to what the
+    generator delivered; every type occurs and some complaints are resolved."""
+    truth = published["manifest"]["truth"]
+    types = COMPLAINT_TYPES
+    totals = serving.execute(
+        "select sum(complaint_count), "
+        + ", ".join(f"sum(complaints_{t})" for t in types)
+        + ", sum(round(complaint_reply_rate * complaint_count)), "
+        "sum(round(complaint_resolution_rate * complaint_count)) from marts.clinic_scorecard"
+    ).fetchone()
+    count, by_type, replied, resolved = totals[0], totals[1:-2], totals[-2], totals[-1]
+    assert count == truth["complaints"] == sum(by_type)
+    assert dict(zip(types, by_type, strict=True)) == {
+        t: truth["complaints_by_type"].get(t, 0) for t in types
+    }
+    assert all(by_type) and 0 < resolved < count
+    assert resolved == truth["complaints_resolved"]
+    assert replied == truth["complaints_replied_in_time"]
+    medians = serving.execute(
+        "select count(*) from marts.clinic_scorecard where median_hours_to_resolve > 0"
+    ).fetchone()[0]
+    assert medians == serving.execute(
+        "select count(*) from marts.clinic_scorecard where complaint_resolution_rate > 0"
+    ).fetchone()[0]
 
 
 def test_blocking_rules_passed_and_were_recorded(serving):

@@ -10,7 +10,7 @@ from typing import Any
 
 from dagster_dbt import DbtProject
 
-from ingestion.contract import FEEDS
+from ingestion.contract import COMPLAINT_TYPES, FEEDS
 from ingestion.settings import DBT_PROJECT_DIR
 from quality.rules import rule_parameters
 
@@ -23,10 +23,16 @@ if _interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
 
 def project_vars(**extra: Any) -> dict[str, Any]:
     """dbt's vars: every rule's parameters from the catalogue (quality/rules.py), read in SQL
-    through the ``rule_parameter`` macro, and the feeds of the contract (``project_var``).
+    through the ``rule_parameter`` macro, and the feeds and complaint types of the contract
+    (``project_var``).
     They are the same on every run, so dbt keeps its partial parse; the run date travels as
     YIMEI_AS_OF for the same reason."""
-    return {"rule_parameters": rule_parameters(), "feeds": list(FEEDS), **extra}
+    return {
+        "rule_parameters": rule_parameters(),
+        "feeds": list(FEEDS),
+        "complaint_types": list(COMPLAINT_TYPES),
+        **extra,
+    }
 
 
 def dbt_args(command: str, *args: str, target: str | None = None, **extra_vars: Any) -> list[str]:

@@ -321,6 +321,22 @@ def test_manifest_lists_every_injection(landing):
 
 # --- the truth, recomputed from the files -------------------------------------------------------
 
+def test_complaint_truth_matches_the_files(landing):
+    """Every complaint type occurs, some complaints are resolved, and the manifest counts them
+    as the loaded reviews (latest version of each) hold them."""
+    root, manifest = landing
+    complaints = [r for r in latest(loaded_review_rows(root, manifest), "review_id").values()
+                  if r["is_complaint"]]
+    by_type = Counter(r["complaint_type"] for r in complaints)
+    assert manifest["truth"]["complaints"] == len(complaints)
+    assert manifest["truth"]["complaints_by_type"] == dict(by_type)
+    assert set(by_type) == {"infection", "outcome_mismatch", "hidden_fee", "service_attitude",
+                            "other"}
+    resolved = sum(1 for r in complaints if r["resolved_at"])
+    assert manifest["truth"]["complaints_resolved"] == resolved
+    assert 0 < resolved < len(complaints)
+
+
 def test_expected_rows_match_the_files(landing, orders):
     root, manifest = landing
     assert manifest["expected_rows"]["orders"] == len(orders)

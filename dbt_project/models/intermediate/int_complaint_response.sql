@@ -58,6 +58,9 @@ complaints as (
         -- both engines: Spark divides by 60.0 in decimals)
         cast({{ dbt.datediff('created_at', 'merchant_reply_at', 'minute') }} as double) / 60  -- noqa: LT05
             as hours_to_reply,
+        resolved_at,
+        cast({{ dbt.datediff('created_at', 'resolved_at', 'minute') }} as double) / 60  -- noqa: LT05
+            as hours_to_resolve,
         created_month
     from reviews
     where is_complaint
@@ -74,6 +77,8 @@ judged as (
         merchant_reply_at,
         reply_deadline,
         hours_to_reply,
+        resolved_at,
+        hours_to_resolve,
         -- GOV-09, decided once; null while a complaint without reply is still in time at the end
         -- of the run date (neither a finding nor a reply in time)
         case
@@ -95,6 +100,8 @@ explained as (
         merchant_reply_at,
         reply_deadline,
         replied_in_time,
+        resolved_at,
+        hours_to_resolve,
         case
             when not replied_in_time and merchant_reply_at is not null
                 then 'replied ' || cast(round(hours_to_reply, 1) as string) || ' hours after the complaint'

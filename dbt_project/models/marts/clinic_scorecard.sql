@@ -92,9 +92,14 @@ complaint_handling as (
     select
         clinic_id,
         count(*) as complaint_count,
+        {%- for complaint_type in project_var('complaint_types') %}
+            count(case when complaint_type = '{{ complaint_type }}' then 1 end) as complaints_{{ complaint_type }},
+        {%- endfor %}
         -- complaints replied in time (GOV-09) / complaints
         count(case when replied_in_time then 1 end) as complaints_replied_in_time,
-        count(case when not replied_in_time then 1 end) as gov_09_findings
+        count(case when not replied_in_time then 1 end) as gov_09_findings,
+        count(resolved_at) as complaints_resolved,
+        percentile_cont(0.5) within group (order by hours_to_resolve) as median_hours_to_resolve
     from complaints
     group by clinic_id
 
@@ -136,8 +141,14 @@ joined as (
         review_scores.avg_score_value,
         review_scores.avg_score_overall,
         coalesce(complaint_handling.complaint_count, 0) as complaint_count,
+        {%- for complaint_type in project_var('complaint_types') %}
+            coalesce(complaint_handling.complaints_{{ complaint_type }}, 0) as complaints_{{ complaint_type }},
+        {%- endfor %}
         cast(complaint_handling.complaints_replied_in_time as double)
         / nullif(complaint_handling.complaint_count, 0) as complaint_reply_rate,
+        cast(complaint_handling.complaints_resolved as double)
+        / nullif(complaint_handling.complaint_count, 0) as complaint_resolution_rate,
+        complaint_handling.median_hours_to_resolve,
         -- GOV-01 judges active clinics only
         case when clinics.is_active and not licence_checks.licence_verified then 1 else 0 end as gov_01_findings,
         coalesce(order_findings.gov_02_findings, 0) as gov_02_findings,
