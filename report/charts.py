@@ -132,11 +132,20 @@ def market_monthly(monthly: pd.DataFrame, year: int) -> str:
         cur = monthly[monthly["year"] == year].set_index("m")
         prev = monthly[monthly["year"] == year - 1].set_index("m")
         width = 0.38
-        ax.bar(months - width / 2, [prev["gmv"].get(m, 0) for m in months], width,
-               color=GREY, label=f"{year - 1}年GMV")
-        ax.bar(months + width / 2, [cur["gmv"].get(m, 0) for m in months], width,
-               color=ROSE, label=f"{year}年GMV")
-        ax.set_xticks(months, [f"{m}月" for m in months])
+        bars = [
+            ax.bar(months - width / 2, [prev["gmv"].get(m, 0) for m in months], width,
+                   color=GREY, label=f"{year - 1}年GMV"),
+            ax.bar(months + width / 2, [cur["gmv"].get(m, 0) for m in months], width,
+                   color=ROSE, label=f"{year}年GMV"),
+        ]
+        # months the deliveries cover in part (month_complete false): hatched, starred
+        partial = [set(f.index[~f["month_complete"].astype(bool)]) for f in (prev, cur)]
+        for container, months_partial in zip(bars, partial, strict=True):
+            for m, patch in zip(months, container.patches, strict=True):
+                if m in months_partial:
+                    patch.set_hatch("///")
+                    patch.set_edgecolor(INK)
+        ax.set_xticks(months, [f"{m}月" + ("*" if m in partial[1] else "") for m in months])
         ax.yaxis.set_major_formatter(FuncFormatter(_wan))
         ax.set_ylabel("GMV（元）")
         ax2 = ax.twinx()

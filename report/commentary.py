@@ -77,6 +77,9 @@ def market(d: ReportData) -> list[Markup]:
     out.append(_p(f"{w.year}年", coverage, "，", w.city, "医疗美容平台共完成订单",
                   w.F("market.orders"), "单，实现成交额（GMV）", w.F("market.gmv"),
                   "，服务买家", w.F("market.buyers"), "人次，单均成交额", w.F("market.aov"), "。"))
+    if w.v("market.partial_months"):
+        out.append(_p("其中", w.F("market.partial_months"), "个月份（数据首月或数据日所在月）",
+                      "仅覆盖部分日期，图表中以“*”标注，不参与环比与同比比较。"))
     yoy_months = w.v("market.yoy_months")
     if not yoy_months:
         out.append(_p("由于上年同期没有可比的月度数据，本报告暂不计算同比增速，",
@@ -92,7 +95,8 @@ def market(d: ReportData) -> list[Markup]:
         else:
             tone = "市场有所回调，需关注需求端变化"
         scope = ("与上年相比" if yoy_months >= w.v("market.months")
-                 else _p("在上年同期有数据的", w.F("market.yoy_months"), "个可比月份中"))
+                 else _p("在本年与上年同期均为完整月份的", w.F("market.yoy_months"),
+                         "个可比月份中"))
         out.append(_p(scope, "，上年同期GMV为", w.F("market.prev_gmv"), "，本年GMV同比",
                       w.F("market.gmv_yoy"), "，完成订单同比", w.F("market.orders_yoy"),
                       "，", tone, "。"))

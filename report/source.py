@@ -76,15 +76,17 @@ RR = "governance.rule_results"
 # Months of the report year in which the city sold both then and twelve months earlier:
 # year-on-year growth compares these months only, so a partial earlier year is not
 # compared with a full one.
+# Year-on-year pairs of the city's months: complete months only (marts.md, month_complete), so a
+# month the deliveries cover in part is never compared, nor compared with.
 COMPARABLE = f"""
 with city_months as (
-    select month, sum(gmv) as gmv, sum(orders) as orders
+    select month, sum(gmv) as gmv, sum(orders) as orders, bool_and(month_complete) as complete
     from {MM} where city = $city group by month
 ), comparable as (
     select cur.month, cur.gmv, cur.orders, prev.gmv as prev_gmv, prev.orders as prev_orders
     from city_months as cur
     join city_months as prev on prev.month = cast(cur.month - interval 12 month as date)
-    where year(cur.month) = $year
+    where year(cur.month) = $year and cur.complete and prev.complete
 )
 """
 

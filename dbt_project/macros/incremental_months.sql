@@ -153,14 +153,24 @@
     (growth reads earlier months), and leaves the others; a month with no fact row left is removed
     (delete_emptied_months on the digests). -#}
 
-{#- One row per month of `relation`: the digest of the `columns` its rows hold there. -#}
+{#- One row per month of `relation`: whether the deliveries cover the month whole
+    (int_orders__month_coverage, marts.md `month_complete`), and the digest of the `columns` its
+    rows hold there together with that flag, so a month recomputes when it becomes complete. -#}
 {% macro month_digests(relation, month_column, columns) -%}
     select
-        {{ month_column }} as month,
-        bit_xor({{ row_hash(columns) }}) as source_digest
-    from {{ relation }}
-    where {{ month_column }} is not null
-    group by {{ month_column }}
+        digests.month,
+        coalesce(coverage.month_complete, false) as month_complete,
+        {{ row_hash(['digests.rows_digest', 'coalesce(coverage.month_complete, false)']) }} as source_digest
+    from (
+        select
+            {{ month_column }} as month,
+            bit_xor({{ row_hash(columns) }}) as rows_digest
+        from {{ relation }}
+        where {{ month_column }} is not null
+        group by {{ month_column }}
+    ) as digests
+    left join {{ ref('int_orders__month_coverage') }} as coverage
+        on digests.month = coverage.month
 {%- endmacro %}
 
 {#- The months of `digests` (a CTE of month_digests) whose digest differs from the one this mart

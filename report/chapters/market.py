@@ -60,6 +60,13 @@ def load(db: Source) -> MarketChapter:
         src,
     )
     rec.fact(
+        "market.partial_months",
+        "不完整月份数",
+        "count",
+        f"select count(distinct month) filter (where not month_complete) {year_rows}",
+        src,
+    )
+    rec.fact(
         "market.yoy_months",
         "可比月份数",
         "count",
@@ -139,7 +146,7 @@ def load(db: Source) -> MarketChapter:
         f"""
         select month, year(month) as year, month(month) as m,
             sum(gmv) as gmv, sum(orders) as orders, sum(buyers) as buyers,
-            sum(traveller_orders) as traveller_orders
+            sum(traveller_orders) as traveller_orders, bool_and(month_complete) as month_complete
         from {MM}
         where city = $city and year(month) in ($year, $year - 1)
         group by month order by month
@@ -150,7 +157,8 @@ def load(db: Source) -> MarketChapter:
         + f"""
         , q as (
             select quarter(month) as quarter, sum(gmv) as gmv, sum(orders) as orders,
-                sum(buyers) as buyers, count(distinct month) as months
+                sum(buyers) as buyers, count(distinct month) as months,
+                count(distinct month) filter (where not month_complete) as partial_months
             {year_rows} group by quarter
         ), qc as (
             select quarter(month) as quarter, sum(gmv) / sum(prev_gmv) - 1 as gmv_yoy

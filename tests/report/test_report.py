@@ -205,6 +205,43 @@ def test_wording_follows_the_data(serving_path, city):
         assert "暂不计算同比" in "".join(commentary.market(d))
 
 
+def test_partial_months_are_marked_and_never_compared(serving_path, city, report):
+    """marts.md: the sample starts mid-month and the run date falls inside a month, so the first
+    and the last month are incomplete; no growth is computed for them or against them, and the
+    blue-book marks them and compares complete months only."""
+    con = duckdb.connect(str(serving_path), read_only=True)
+    try:
+        months = con.execute(
+            "select month, bool_and(month_complete), count(gmv_mom_growth), "
+            "count(gmv_yoy_growth) from marts.market_monthly group by month order by month"
+        ).fetchall()
+        others = {
+            table: dict(con.execute(
+                f"select month, bool_and(month_complete) from {table} group by month"
+            ).fetchall())
+            for table in ("marts.procedure_price_index", "marts.travel_flows",
+                          "marts.channel_funnel")
+        }
+    finally:
+        con.close()
+    (first, first_complete, *first_growth), *middle, (last, last_complete, *last_growth) = months
+    assert last == AS_OF.replace(day=1)
+    assert not first_complete and not last_complete and first_growth == last_growth == [0, 0]
+    assert middle and all(complete for _, complete, _, _ in middle)
+    assert middle[0][2] == 0, "the month after the first compares with an incomplete month"
+    assert any(mom for _, _, mom, _ in middle[1:]), "complete months do compare"
+    for table, flags in others.items():
+        assert flags[first] is False and flags[last] is False, table
+        assert all(flags[m] for m, *_ in middle if m in flags), table
+    with ReportData(serving_path, city, YEAR, AS_OF) as d:
+        market = d.load().chapters.market
+        flags = dict(zip(market.monthly["month"], market.monthly["month_complete"], strict=True))
+        assert not flags[first] and not flags[last] and all(flags[m] for m, *_ in middle)
+        assert market.facts["market.partial_months"].value == 2
+        assert market.quarterly["partial_months"].sum() == 2
+    assert "不完整月份" in report["html"] and "个不完整月*" in report["html"]
+
+
 def test_chinese_number_formats():
     assert money(19146496.61) == "1914.6万元"
     assert money(293116371.4) == "2.93亿元"

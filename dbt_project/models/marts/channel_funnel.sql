@@ -62,6 +62,7 @@ final as (
         funnel.orders_refunded,
         cast(funnel.orders_paid as double) / funnel.orders_created as paid_rate,
         cast(funnel.orders_completed as double) / nullif(funnel.orders_paid, 0) as completion_rate,
+        month_digests.month_complete,
         month_digests.source_digest
     from funnel
     inner join month_digests

@@ -80,8 +80,21 @@ monthly as (
 
 ),
 
+marked as (
+
+    select
+        monthly.*,
+        month_digests.month_complete
+    from monthly
+    inner join month_digests
+        on monthly.month = month_digests.month
+
+),
+
 -- growth compares with the row of the shifted month itself (not lag()), so a month without
--- sales in between gives no growth instead of comparing with an older month
+-- sales in between gives no growth instead of comparing with an older month; and only complete
+-- months with each other (marts.md): a month the deliveries cover in part has no growth, nor has
+-- a month compared with one
 with_growth as (
 
     select
@@ -92,16 +105,23 @@ with_growth as (
         monthly.buyers,
         monthly.gmv,
         monthly.traveller_orders,
+        monthly.month_complete,
         -- rates in doubles on both engines (Spark would divide the decimals in decimals)
-        cast(monthly.gmv - previous_month.gmv as double) / nullif(previous_month.gmv, 0) as gmv_mom_growth,
-        cast(monthly.gmv - previous_year.gmv as double) / nullif(previous_year.gmv, 0) as gmv_yoy_growth
-    from monthly
-    left join monthly as previous_month
+        case
+            when monthly.month_complete and previous_month.month_complete
+                then cast(monthly.gmv - previous_month.gmv as double) / nullif(previous_month.gmv, 0)
+        end as gmv_mom_growth,
+        case
+            when monthly.month_complete and previous_year.month_complete
+                then cast(monthly.gmv - previous_year.gmv as double) / nullif(previous_year.gmv, 0)
+        end as gmv_yoy_growth
+    from marked as monthly
+    left join marked as previous_month
         on
             monthly.city = previous_month.city
             and monthly.procedure_code = previous_month.procedure_code
             and cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date) = previous_month.month
-    left join monthly as previous_year
+    left join marked as previous_year
         on
             monthly.city = previous_year.city
             and monthly.procedure_code = previous_year.procedure_code
@@ -126,6 +146,7 @@ final as (
         cast(with_growth.gmv_yoy_growth as double) as gmv_yoy_growth,
         with_growth.traveller_orders,
         cast(with_growth.traveller_orders as double) / with_growth.orders as traveller_share,
+        with_growth.month_complete,
         month_digests.source_digest
     from with_growth
     inner join month_digests

@@ -83,6 +83,7 @@ final as (
         city_prices.p25_paid,
         city_prices.p75_paid,
         national_prices.national_median_paid,
+        month_digests.month_complete,
         month_digests.source_digest
     from city_prices
     inner join month_digests

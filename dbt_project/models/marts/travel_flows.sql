@@ -56,6 +56,7 @@ final as (
 
     select
         flows.*,
+        month_digests.month_complete,
         month_digests.source_digest
     from flows
     inner join month_digests
