@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.reports.assets import blue_book_reports, configured_cities
@@ -235,7 +236,12 @@ def test_partial_months_are_marked_and_never_compared(serving_path, city, report
         assert all(flags[m] for m, *_ in middle if m in flags), table
     with ReportData(serving_path, city, YEAR, AS_OF) as d:
         market = d.load().chapters.market
-        flags = dict(zip(market.monthly["month"], market.monthly["month_complete"], strict=True))
+        flags = {
+            pd.Timestamp(month).date(): complete
+            for month, complete in zip(
+                market.monthly["month"], market.monthly["month_complete"], strict=True
+            )
+        }
         assert not flags[first] and not flags[last] and all(flags[m] for m, *_ in middle)
         assert market.facts["market.partial_months"].value == 2
         assert market.quarterly["partial_months"].sum() == 2
