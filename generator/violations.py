@@ -230,6 +230,26 @@ def inject_orders_side(rng, cfg, tl: Timeline, world: World, orders: Orders,
         inj.tier_labels.add(int(c))
     inj.counts["unearned_diamond_label"] = len(inj.tier_labels)
 
+    # GOV-15 at listing time only: a licence revoked, or expired, after the clinic's last
+    # completed order, so that no order fails GOV-02 and only the listing check catches it
+    # (a clinic without recent orders). Deterministic days: the random draws of the kinds
+    # planted after these stay as they were.
+    last_done = np.full(clinics.n, -1, dtype=np.int64)
+    finished = orders.t[:, COMPLETED] >= 0
+    np.maximum.at(last_done, orders.clinic[finished], orders.t[finished, COMPLETED] // DAY)
+    newest = tl.as_of - 1
+    quiet = last_done < newest - 2
+    for i, c in enumerate(pool.take(lambda items: quiet[items], per_kind(rate, clinics.n, 2))):
+        inst = institutions[clinics.license_no[c]]
+        day = max(int(last_done[c]) + 1, newest - 10)
+        if i % 2 == 0:
+            inst.status, inst.status_day = "吊销", day
+            kind = "listing_licence_revoked"
+        else:
+            inst.valid_to = day - 1
+            kind = "listing_licence_expired"
+        inj.counts[kind] = inj.counts.get(kind, 0) + 1
+
     # GOV-04, doctor level: unregistered, struck off / suspended mid-history, surgeon injecting.
     tainted_clinic = np.zeros(clinics.n, dtype=bool)
     tainted_clinic[list(inj.clinics)] = True

@@ -321,6 +321,19 @@ def test_manifest_lists_every_injection(landing):
 
 # --- the truth, recomputed from the files -------------------------------------------------------
 
+def test_licences_lapse_at_listing_time_without_any_order_to_show_it(landing, orders):
+    """Issue 31: GOV-02 judges orders, so a clinic whose licence lapsed after its last order
+    is caught by the listing check alone; the sample has a revoked and an expired one."""
+    _, manifest = landing
+    assert manifest["injected"]["listing_licence_revoked"] >= 1
+    assert manifest["injected"]["listing_licence_expired"] >= 1
+    failing_orders = set(manifest["violations"]["GOV-02"]["entity_ids"])
+    clinics_in_gov02 = {r["clinic_id"] for r in orders if r["order_id"] in failing_orders}
+    listing_only = {cid: kind for cid, kind in manifest["violations"]["GOV-15"]["kinds"].items()
+                    if cid not in clinics_in_gov02}
+    assert {"licence_revoked", "licence_expired"} <= set(listing_only.values()), listing_only
+
+
 def test_complaint_truth_matches_the_files(landing):
     """Every complaint type occurs, some complaints are resolved, and the manifest counts them
     as the loaded reviews (latest version of each) hold them."""
