@@ -76,7 +76,7 @@ final as (
     from (
         select
             *,
-            nullif(concat_ws('; ', bar_problem, listing_problem), '') as tier_label_reason
+            {{ reasons(['bar_problem', 'listing_problem']) }} as tier_label_reason
         from problems
     ) as joined
 

@@ -146,10 +146,9 @@ final as (
     from (
         select
             *,
-            nullif(
-                concat_ws('; ', licence_gap, experience_gap, chief_gap, cases_gap, findings_gap, reviews_gap),
-                ''
-            ) as diamond_bar_gaps
+            {{ reasons([
+                'licence_gap', 'experience_gap', 'chief_gap', 'cases_gap', 'findings_gap', 'reviews_gap'
+            ]) }} as diamond_bar_gaps
         from gaps
     ) as joined_gaps
 

@@ -119,10 +119,8 @@ final as (
     from (
         select
             *,
-            nullif(
-                concat_ws('; ', registration_problem, name_problem, institution_problem, chief_problem),
-                ''
-            ) as registration_reason
+            {{ reasons(['registration_problem', 'name_problem', 'institution_problem', 'chief_problem']) }}
+                as registration_reason
         from problems
     ) as joined
 
