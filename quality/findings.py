@@ -1,4 +1,5 @@
-"""governance.findings and governance.rule_results (governance.md, "Findings contract")."""
+"""governance.findings and governance.rule_results (governance.md, "Findings contract"), and
+the DDL of every governance table (quality/listing_actions.py writes the listing actions)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,34 @@ GOVERNANCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...], str]] 
             ("waiver_reason", "varchar", "Why the owner accepted it, while waived."),
             ("waived_by", "varchar", "Who accepted it (the waiver's owner), while waived."),
             ("waiver_expires_on", "date", "Last day the waiver applies, while waived."),
+        ),
+        "",
+    ),
+    "governance.listing_actions": (
+        "The owners' work queue: one row per clinic or doctor with an open (not waived) "
+        "finding of a listing check (GOV-01, GOV-15..18), with the action it calls for "
+        "(quality/listing_actions.py).",
+        (
+            ("entity_type", "varchar", "clinic or doctor."),
+            ("entity_id", "varchar", "The clinic_id or doctor_id."),
+            ("clinic_id", "varchar", "The clinic concerned (a doctor's clinic)."),
+            ("clinic_name", "varchar", "The clinic's name as listed."),
+            ("city", "varchar", "The clinic's city."),
+            (
+                "action",
+                "varchar",
+                "suspend_listing (GOV-01 or GOV-15: stop showing it as a licensed clinic), "
+                "correct_listing (GOV-16, GOV-17) or remove_tier_label (GOV-18); the strongest "
+                "when several apply.",
+            ),
+            (
+                "rules",
+                "varchar",
+                "The rules behind the action, each with its detail ('GOV-15: licence 吊销 since "
+                "2026-05-03 | GOV-18: …'), ' | '-separated (a detail may hold '; ').",
+            ),
+            ("since", "timestamptz", "The earliest first detection among those findings."),
+            ("owner", "varchar", "The owner of the strongest rule (the rule catalogue)."),
         ),
         "",
     ),

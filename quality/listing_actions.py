@@ -18,53 +18,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingestion.duck import connect, sql_literal
+from ingestion.duck import connect
+from quality.findings import DDL
 from quality.rules import LISTING_ACTIONS, LISTING_RULES, SUSPEND_LISTING
 
 TABLE = "governance.listing_actions"
 ALERTS_TABLE = "governance.listing_alerts"
 
-# (name, type, description) per column: the DDL and the comments BI tools show
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("entity_type", "varchar", "clinic or doctor."),
-    ("entity_id", "varchar", "The clinic_id or doctor_id."),
-    ("clinic_id", "varchar", "The clinic concerned (a doctor's clinic)."),
-    ("clinic_name", "varchar", "The clinic's name as listed."),
-    ("city", "varchar", "The clinic's city."),
-    (
-        "action",
-        "varchar",
-        "suspend_listing (GOV-01 or GOV-15: stop showing it as a licensed clinic), "
-        "correct_listing (GOV-16, GOV-17) or remove_tier_label (GOV-18); the strongest when "
-        "several apply.",
-    ),
-    (
-        "rules",
-        "varchar",
-        "The rules behind the action, each with its detail ('GOV-15: licence 吊销 since "
-        "2026-05-03 | GOV-18: …'), ' | '-separated (a detail may hold '; ').",
-    ),
-    ("since", "timestamptz", "The earliest first detection among those findings."),
-    ("owner", "varchar", "The owner of the strongest rule (the rule catalogue)."),
+ALERTS_DDL = (
+    f"create table if not exists {ALERTS_TABLE} (run_id varchar, entity_type varchar, "
+    "entity_id varchar, clinic_id varchar, clinic_name varchar, owner varchar, rules varchar);"
 )
-DESCRIPTION = (
-    "The owners' work queue: one row per clinic or doctor with an open (not waived) finding of "
-    "a listing check (GOV-01, GOV-15..18), with the action it calls for."
-)
-
-
-def _ddl() -> str:
-    columns = ", ".join(f"{name} {type_}" for name, type_, _ in COLUMNS)
-    statements = [
-        "create schema if not exists governance;",
-        f"create table if not exists {TABLE} ({columns});",
-        f"comment on table {TABLE} is {sql_literal(DESCRIPTION)};",
-        *(f"comment on column {TABLE}.{name} is {sql_literal(text)};" for name, _, text in COLUMNS),
-        f"create table if not exists {ALERTS_TABLE} (run_id varchar, entity_type varchar, "
-        "entity_id varchar, clinic_id varchar, clinic_name varchar, owner varchar, "
-        "rules varchar);",
-    ]
-    return "\n".join(statements)
 
 
 def _rule_actions() -> pd.DataFrame:
@@ -110,7 +74,8 @@ def write_listing_actions(
 ) -> int:
     """Rebuild the work queue from the findings as they stand, and record this run's new
     suspensions (against ``published``); returns the number of actions. One transaction."""
-    con.execute(_ddl())
+    con.execute(DDL)  # the governance tables, listing_actions among them (quality/findings.py)
+    con.execute(ALERTS_DDL)
     previous = pd.DataFrame(sorted(published), columns=["entity_type", "entity_id"], dtype="string")
     con.execute("begin transaction")
     try:

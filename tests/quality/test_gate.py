@@ -105,7 +105,7 @@ def test_a_planted_defect_blocks_the_gate(clean_run, tmp_path, monkeypatch, rule
         monkeypatch.setenv(name, value)
 
     from orchestration.definitions import defs
-    from orchestration.governance.assets import FINDINGS, GATE, RULE_RESULTS
+    from orchestration.governance.assets import GATE, governance_checks
     from orchestration.serving.assets import SERVING
 
     job = defs.resolve_implicit_global_asset_job_def()
@@ -113,7 +113,7 @@ def test_a_planted_defect_blocks_the_gate(clean_run, tmp_path, monkeypatch, rule
         result = job.execute_in_process(
             instance=instance,
             # the table rules' facts are dbt models (models/governance): rebuilt over the defect
-            asset_selection=[*JUDGEMENTS, FINDINGS, RULE_RESULTS, GATE, SERVING],
+            asset_selection=[*JUDGEMENTS, *governance_checks.keys, GATE, SERVING],
             raise_on_error=False,
         )
     assert not result.success
