@@ -69,8 +69,11 @@ def test_a_new_run_date_rebuilds_the_models_that_read_it(plan):
     assert key("intermediate/int_orders__completed") in selected
     assert key("intermediate/int_complaint_response") in selected
     assert key("marts/clinic_scorecard") in selected
+    # the month marts say whether a month is complete, which ends on the run date
+    assert key("intermediate/int_orders__month_coverage") in selected
+    assert key("marts/channel_funnel") in selected
     assert key("staging/stg_orders__orders") not in selected
-    assert key("marts/channel_funnel") not in selected
+    assert key("staging/stg_reviews__reviews") not in selected
 
 
 def test_every_model_reading_the_run_date_is_tagged(plan):
