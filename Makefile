@@ -106,8 +106,10 @@ lint: setup
 # On 2 cores: 16 min 55 s of pytest on two workers (230 tests, stop 30), 27 min in one process.
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+# --durations: the slowest tests of every run are in its output (CI's too), where a budget
+# overrun is first seen (tests/README.md).
 test: lint superset-env
-	$(PYTEST)
+	$(PYTEST) --durations=25
 
 # The inner loop (tests/README.md): the tests that need nothing but this process; 1 min 54 s
 # of pytest on two workers, 2 min 28 s in one.
