@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from quality.rules import parameter
+from quality.rules import RULE_BY_ID, parameter
 
 CATEGORY = {
     "surgical": "手术类",
@@ -42,6 +42,8 @@ TIER = {"none": "普通", "selected": "严选", "diamond": "美钻"}
 QUARTER = {1: "一季度", 2: "二季度", 3: "三季度", 4: "四季度"}
 # the rule catalogue's numbers, as the report prints them (quality/rules.py)
 REPLY_HOURS = parameter("GOV-09", "reply_within_hours")
+# the diamond (美钻) bar, GOV-18's parameters
+DIAMOND_BAR = RULE_BY_ID["GOV-18"].parameters
 # GOV-13: no published or printed cell about buyers describes fewer than this many buyers.
 MIN_CELL_BUYERS = parameter("GOV-13", "min_buyers")
 RULE = {

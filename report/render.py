@@ -19,6 +19,7 @@ from report.fmt import (
     AGE_BAND,
     CATEGORY,
     CHANNEL,
+    DIAMOND_BAR,
     MIN_CELL_BUYERS,
     QUARTER,
     REPLY_HOURS,
@@ -153,6 +154,7 @@ def render_html(d: ReportData, generated_on: date) -> str:
         css=Markup(css),
         min_cell=MIN_CELL_BUYERS,
         reply_hours=REPLY_HOURS,
+        bar=DIAMOND_BAR,
         passing=passing,
         problems=problems,
     )

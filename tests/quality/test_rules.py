@@ -44,14 +44,15 @@ LITERALS = {
     ("GOV-13", "min_buyers"): [r"\b10\s*(?:distinct\s+)?(?:buyers|名买家|人)", r">=\s*10\b"],
     ("GOV-14", "grade_caps"): [r"cap\s+[1-4]\b", r"(?:诊所|门诊部|医院|医疗美容科)\W{0,3}[1-4]\b"],
     ("GOV-18", "min_avg_years_experience"): [r"years_experience\W{0,3}>=\s*5\b",
-                                              r"averag\w*\D{0,30}\b5\s+years"],
-    ("GOV-18", "chief_consultant_min_years"): [r"chief\D{0,30}>=\s*15\b", rf"\b15{UNIT}years?"],
+                                              r"averag\w*\D{0,30}\b5\s+years", r"不少于\s*5\s*年"],
+    ("GOV-18", "chief_consultant_min_years"): [r"chief\D{0,30}>=\s*15\b", rf"\b15{UNIT}years?",
+                                                r"(?<!\d)15\s*年以上"],
     ("GOV-18", "min_doctor_cases"): [r"\b5,?000\s*(?:or more\s+)?cases", r"\b5,?000-case",
-                                     r"case\w*\W{0,3}>=\s*5,?000\b"],
-    ("GOV-18", "finding_window_days"): [rf"\b90{UNIT}(?:days?|天|DAY)\b"],
-    ("GOV-18", "min_avg_score"): [r"averag\w*\D{0,30}\b4\.5\b", r">=\s*4\.5\b"],
+                                     r"case\w*\W{0,3}>=\s*5,?000\b", r"(?<!\d)5,?000\s*例"],
+    ("GOV-18", "finding_window_days"): [rf"\b90{UNIT}(?:days?|天|DAY)\b", r"(?<!\d)90\s*天"],
+    ("GOV-18", "min_avg_score"): [r"averag\w*\D{0,30}\b4\.5\b", r">=\s*4\.5\b", r"不低于\s*4\.5"],
     ("GOV-18", "min_verified_reviews"): [r"\b20\s+(?:verified\s+)?reviews",
-                                         r"reviews?\W{0,3}>=\s*20\b"],
+                                         r"reviews?\W{0,3}>=\s*20\b", r"(?<!\d)20\s*条"],
 }
 # Phrases that read like a rule's number and are not one.
 NOT_A_RULE = ("in the 24 hours before 09:00",)
