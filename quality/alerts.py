@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import duckdb
 import requests
 
+from ingestion.duck import has_table
 from quality.rules import RULE_BY_ID, parameter
 
 log = logging.getLogger(__name__)
@@ -186,11 +187,7 @@ def compose(con: duckdb.DuckDBPyConnection, run_id: str, site: str) -> Alert | N
 
 
 def _new_suspensions(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SuspensionAlert]:
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'governance' "
-        "and table_name = 'listing_alerts'"
-    ).fetchone()[0]
-    if not exists:
+    if not has_table(con, "governance.listing_alerts"):
         return []
     rows = con.execute(
         "select entity_type, entity_id, clinic_name, owner, rules from governance.listing_alerts "

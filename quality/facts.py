@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from ingestion.duck import has_table
+
 BATCH_ROWS = 1_000_000
 
 
@@ -28,13 +30,7 @@ class DuckDBFacts:
         self.con = con
 
     def exists(self, qualified: str) -> bool:
-        schema, table = qualified.split(".")
-        return bool(
-            self.con.execute(
-                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                [schema, table],
-            ).fetchone()[0]
-        )
+        return has_table(self.con, qualified)
 
     def columns(self, qualified: str) -> list[tuple[str, bool]]:
         """(column, is text) in table order."""

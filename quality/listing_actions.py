@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingestion.duck import connect
+from ingestion.duck import connect, has_table
 from quality.findings import DDL
 from quality.rules import LISTING_ACTIONS, LISTING_RULES, SUSPEND_LISTING
 
@@ -54,11 +54,7 @@ def published_suspensions(serving_path: Path) -> set[tuple[str, str]]:
         return set()
     con = connect(serving_path, read_only=True)
     try:
-        exists = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'governance' "
-            "and table_name = 'listing_actions'"
-        ).fetchone()[0]
-        if not exists:
+        if not has_table(con, TABLE):
             return set()
         return set(
             con.execute(

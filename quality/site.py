@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.duck import has_table
 from quality.docs import DocsSite
 from quality.rules import RULE_BY_ID, RULES
 
@@ -55,15 +56,6 @@ def _sparkline(values: list[int | None]) -> str:
         f"<svg class='spark' width='{width}' height='{height}' role='img' "
         f"aria-label='trend'><polyline fill='none' stroke='currentColor' stroke-width='1.5' "
         f"points='{points}'/></svg>"
-    )
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
     )
 
 
@@ -168,7 +160,7 @@ def _lifecycle_cell(counts: tuple[int, int, int, int] | None) -> str:
 
 def _waivers_section(con) -> str:
     """The waivers file as this run read it: applied rows counted, invalid ones listed."""
-    if not _has_table(con, "governance", "waivers"):
+    if not has_table(con, "governance.waivers"):
         return "<p>No waivers file was read 未读取豁免文件.</p>"
     rows = con.execute(
         "select line, rule_id, entity_id, owner, expires_on, valid, problem "
@@ -282,7 +274,7 @@ def write_summary(
 
     names = (
         "left join marts.clinic_scorecard s using (clinic_id)"
-        if _has_table(con, "marts", "clinic_scorecard")
+        if has_table(con, "marts.clinic_scorecard")
         else "left join (select null::varchar as clinic_id, null::varchar as name, "
         "null::varchar as city) s using (clinic_id)"
     )
