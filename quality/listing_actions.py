@@ -32,18 +32,14 @@ ALERTS_DDL = (
 
 
 def _rule_actions() -> pd.DataFrame:
-    """Each listing rule with its action, the action's strength (0 strongest) and owner."""
+    """Each listing rule with its action, owner and rank: 0 for the strongest action's lowest
+    rule id, so an entity's action and owner are those of its lowest-ranked open rule."""
+    ranked = sorted(
+        LISTING_RULES, key=lambda rule: (LISTING_ACTIONS.index(rule.listing_action), rule.rule_id)
+    )
     return pd.DataFrame(
-        [
-            (
-                rule.rule_id,
-                rule.listing_action,
-                LISTING_ACTIONS.index(rule.listing_action),
-                rule.owner,
-            )
-            for rule in LISTING_RULES
-        ],
-        columns=["rule_id", "action", "strength", "owner"],
+        [(rank, rule.rule_id, rule.listing_action, rule.owner) for rank, rule in enumerate(ranked)],
+        columns=["rank", "rule_id", "action", "owner"],
     )
 
 
@@ -85,10 +81,7 @@ def write_listing_actions(
                 select
                     findings.entity_type, findings.entity_id, findings.clinic_id,
                     findings.rule_id, findings.detail, findings.first_detected_at,
-                    rule_actions.action, rule_actions.owner,
-                    -- the strongest action first, then the lowest rule id
-                    rule_actions.strength * 100 + cast(substr(findings.rule_id, 5) as integer)
-                        as rank
+                    rule_actions.action, rule_actions.owner, rule_actions.rank
                 from governance.findings as findings
                 inner join _rule_actions as rule_actions
                     on findings.rule_id = rule_actions.rule_id
