@@ -143,6 +143,8 @@ class Truth:
         self.active_clinics = self.clinics.filter(
             pl.col("platform_status").str.strip_chars() == "active")
         self.doctors = _latest_per_key(crm_doctors, "doctor_id", "updated_at")
+        # clinic id -> world index, for the clinic rules' failing indices
+        self.clinic_index = {cid: i for i, cid in enumerate(world.clinics.clinic_id)}
         inst = _read_registry_csv(institutions_csv).rename({
             "登记号": "license_no", "机构名称": "inst_name", "所在城市": "inst_city",
             "诊疗科目": "approved", "有效期起": "valid_from", "有效期止": "valid_to",
@@ -190,7 +192,6 @@ class Truth:
 
     def clinics_rule(self) -> None:
         joined = self.active_clinics.join(self.institutions, on="license_no", how="left")
-        clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
         result = self.rules["GOV-01"]
         for row in joined.iter_rows(named=True):
             reasons = []
@@ -203,7 +204,7 @@ class Truth:
                     reasons.append("registry_city_mismatch")
             if reasons:
                 result.failing[row["clinic_id"]] = ",".join(reasons)
-                result.index.add(clinic_index[row["clinic_id"]])
+                result.index.add(self.clinic_index[row["clinic_id"]])
 
     # --- GOV-15, GOV-16: listing checks on the run date -----------------------------------------
 
@@ -214,11 +215,10 @@ class Truth:
                   .with_columns(pl.lit(self.tl.as_of).alias("run_day"))
                   .with_columns(_status_on("inst_status", "inst_updated", "run_day")
                                 .alias("status_today")))
-        clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
         status_names = {"吊销": "licence_revoked", "注销": "licence_cancelled",
                         "停业整顿": "licence_suspended"}
         for row in joined.iter_rows(named=True):
-            index = clinic_index[row["clinic_id"]]
+            index = self.clinic_index[row["clinic_id"]]
             in_registry = row["inst_name"] is not None
             status = row["status_today"]
             if not in_registry:
@@ -293,7 +293,6 @@ class Truth:
         joined = (self.active_clinics.select("clinic_id", "tier")
                   .join(staff, on="clinic_id", how="left")
                   .join(scores, on="clinic_id", how="left"))
-        clinic_index = {cid: i for i, cid in enumerate(self.world.clinics.clinic_id)}
         listing = {r: self.rules[r].failing for r in ("GOV-01", "GOV-15", "GOV-16")}
         result = self.rules["GOV-18"]
         for row in joined.iter_rows(named=True):
@@ -312,7 +311,7 @@ class Truth:
                 reasons.append("label_with_open_listing_finding")
             if reasons:
                 result.failing[cid] = ",".join(reasons)
-                result.index.add(clinic_index[cid])
+                result.index.add(self.clinic_index[cid])
 
     # --- orders: GOV-02..05, GOV-08, market ----------------------------------------------------
 
