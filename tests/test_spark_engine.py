@@ -1,12 +1,12 @@
 """`yimei run --engine spark`: the whole pipeline on Apache Spark publishes what DuckDB does,
 and the dbt project on Spark builds the same tables and passes the same unit tests.
 
-``spark_run`` is `yimei run --engine spark` on the small landing zone: ingestion writes the
+``spark_run`` is `yimei run --engine spark` on the tiny landing zone: ingestion writes the
 lake (raw Parquet by ``dt``, ingestion/lake.py), dbt builds on Spark (dbt-spark, session
 mode: a local Spark in the dbt process), the governance suites run on Great Expectations'
 Spark engine, and the publish step writes the same ``serving.duckdb``. Every published table,
 and every table dbt built, is compared with the DuckDB run of the same landing zone
-(``published``): same rows, amounts equal to the cent, doubles within 1e-9; the findings of
+(``clean_run``): same rows, amounts equal to the cent, doubles within 1e-9; the findings of
 every rule entity for entity.
 
 The Spark tests are one module so that pytest-xdist gives them to one worker, the one that
@@ -47,10 +47,10 @@ def test_the_spark_run_ingests_to_the_lake_and_publishes(spark_run):
     con.close()
 
 
-def test_every_published_table_equals_the_duckdb_run(spark_run, published):
+def test_every_published_table_equals_the_duckdb_run(spark_run, clean_run):
     assert spark_run["result"].returncode == 0
     con = duckdb.connect()
-    con.execute(f"attach '{published['data_dir'] / 'serving.duckdb'}' as duck (read_only)")
+    con.execute(f"attach '{clean_run['data_dir'] / 'serving.duckdb'}' as duck (read_only)")
     con.execute(f"attach '{spark_run['data_dir'] / 'serving.duckdb'}' as spark (read_only)")
     for table in PUBLISHED_TABLES:
         duck = normalised_rows(con, "duck", table, skip=PER_RUN)
@@ -58,14 +58,14 @@ def test_every_published_table_equals_the_duckdb_run(spark_run, published):
         assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
 
 
-def test_the_findings_of_every_rule_are_the_same_entities(spark_run, published):
+def test_the_findings_of_every_rule_are_the_same_entities(spark_run, clean_run):
     assert spark_run["result"].returncode == 0
     sql = (
         "select rule_id, entity_type, entity_id, clinic_id, status, detail "
         "from governance.findings order by all"
     )
     found = {}
-    for name, run in (("duck", published), ("spark", spark_run)):
+    for name, run in (("duck", clean_run), ("spark", spark_run)):
         con = duckdb.connect(str(run["data_dir"] / "serving.duckdb"), read_only=True)
         found[name] = con.execute(sql).fetchall()
         con.close()
@@ -89,11 +89,11 @@ def _built_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def test_every_table_dbt_built_equals_the_duckdb_build_row_for_row(spark_run, published):
+def test_every_table_dbt_built_equals_the_duckdb_build_row_for_row(spark_run, clean_run):
     assert spark_run["result"].returncode == 0, spark_run["result"].stdout[-3000:]
     spark_dir = spark_run["data_dir"] / "spark"
     con = duckdb.connect()
-    con.execute(f"attach '{published['data_dir'] / 'warehouse.duckdb'}' as duck (read_only)")
+    con.execute(f"attach '{clean_run['data_dir'] / 'warehouse.duckdb'}' as duck (read_only)")
     compared = []
     for qualified in _built_tables(con):
         assert tables.exists(spark_dir, qualified), f"{qualified} was not built on Spark"
