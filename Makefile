@@ -103,7 +103,7 @@ lint: setup
 
 # Two workers (pytest-xdist), each taking whole modules, so a module's fixtures are built once;
 # the session scenarios (a sample, a run) are built once for both (tests/conftest.py::scenario).
-# On 2 cores: 17 min 42 s of pytest on two workers (236 tests, fresh clone, stop 31); three
+# On 2 cores: 14 min 6 s of pytest on two workers (238 tests, stop 32; 17 min 42 s at stop 31); three
 # workers are slower (the runs are CPU-bound: 23 min); 27 min in one process (stop 30).
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder

@@ -51,25 +51,25 @@ WORKER_FIGURES: Counter = Counter()
 # pytest-xdist's units of work (`make test`: `--dist loadscope --no-loadscope-reorder`) are
 # modules, so a module's fixtures are built once (every Spark test is in one module, so the
 # worker that builds the Spark run is the one that reads it). A worker takes the next unit
-# when it is done with one; the longest start first (in-suite seconds on 2 cores, stop 29)
+# when it is done with one; the longest start first (in-suite seconds on 2 cores, stop 32)
 # so that the last to start are short and neither worker idles at the end; the rest follow in
 # collection order. (`--dist loadgroup` would group freely, but pytest-xdist 3.8 loses the
 # groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 LONGEST_FIRST = (
-    "tests/test_spark_engine.py",  # 300: the Spark run, dbt's unit tests on Spark, comparisons
-    "tests/reliability/test_concurrent_readers.py",  # 230
-    "tests/reliability/test_crashes.py",  # 190
-    "tests/transform/test_incremental.py",  # 170
-    "tests/quality/test_gate.py",  # 155
-    "tests/reliability/test_concurrent_runs.py",  # 130
-    "tests/serving/test_endpoint.py",  # 120
-    "tests/quality/test_alerts.py",  # 100
-    "tests/serving/test_postgres.py",  # 95
-    "tests/ingestion/test_malformed_lines.py",  # 65
-    "tests/quality/test_lifecycle.py",  # 65
-    "tests/bench/test_smoke.py",  # 55
-    "tests/serving/test_superset.py",  # 50
-    "tests/quality/test_clean_sample.py",  # 45
+    "tests/test_spark_engine.py",  # 380: the Spark run, dbt's unit tests on Spark, comparisons
+    "tests/reliability/test_concurrent_readers.py",  # 190
+    "tests/reliability/test_crashes.py",  # 165
+    "tests/transform/test_incremental.py",  # 125
+    "tests/quality/test_gate.py",  # 115
+    "tests/reliability/test_concurrent_runs.py",  # 60
+    "tests/serving/test_endpoint.py",  # 75
+    "tests/quality/test_alerts.py",  # 55
+    "tests/serving/test_postgres.py",  # 5 (after test_endpoint: one endpoint fixture)
+    "tests/ingestion/test_malformed_lines.py",  # 50
+    "tests/quality/test_lifecycle.py",  # 50
+    "tests/bench/test_smoke.py",  # 65
+    "tests/serving/test_superset.py",  # 45
+    "tests/quality/test_clean_sample.py",  # 40
 )
 
 
@@ -189,8 +189,8 @@ def spark_run(tmp_path_factory, tiny_landing) -> dict:
     """`yimei run --engine spark` once on the tiny landing zone (the lake, dbt on Spark, the
     suites on GX's Spark engine, the publish); compared with ``clean_run``, the DuckDB run of
     the same landing zone. The tiny sample carries every violation and every bad delivery;
-    on Spark it costs about 140 s where the small one cost 325 s in the suite (stop 32): a
-    Spark query's cost on a few thousand rows is planning, not data."""
+    on Spark it costs 122 s alone and 270 s in the suite, where the small one cost 325 s in the
+    suite (stop 32): a Spark query's cost on a few thousand rows is planning, not data."""
     return scenario(
         tmp_path_factory,
         "spark_run",

@@ -107,8 +107,8 @@ def test_every_table_dbt_built_equals_the_duckdb_build_row_for_row(spark_run, cl
     assert all(rows > 0 for name, rows in compared if name.startswith("marts.")), compared
 
 
-# Cost: about 70 s alone, twice that beside the other worker (a dbt-spark session and 16
-# unit tests on it). Needed: the SQL of every rule and mart must be proven on Spark too, not
+# Cost: about 70 s alone, 115 s beside the other worker (a dbt-spark session and 26 unit
+# tests on it). Needed: the SQL of every rule and mart must be proven on Spark too, not
 # only built there.
 def test_the_unit_tests_pass_on_spark(spark_run, monkeypatch):
     """dbt's unit tests (the SQL of each rule and mart on fixed rows), on the Spark target."""

@@ -140,9 +140,9 @@ class EndpointReaders:
             thread.join(timeout=60)
 
 
-# Cost: about 180 s alone, 230 s in the suite (a first run, three daily runs and two rebuilds
-# of the tiny sample, under eight file readers, which take most of a core between them, and
-# eight endpoint sessions). Needed: a torn read shows only under many real publishes racing
+# Cost: about 190 s in the suite (stop 32; a first run, three daily runs and two rebuilds of the
+# tiny sample, under eight file readers, which take most of a core between them, and eight
+# endpoint sessions). Needed: a torn read shows only under many real publishes racing
 # many readers; the two surfaces share the runs (stop 30: they were two tests of five and of
 # three publishes, 445 s between them).
 def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish(
