@@ -23,7 +23,7 @@ SUPERSET_VENV := $(SUPERSET_DIR)/.venv
 SUPERSET_STAMP := $(SUPERSET_VENV)/.synced-$(shell cat $(SUPERSET_DIR)/uv.lock $(SUPERSET_DIR)/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 
 .PHONY: help setup system-packages run test check lint ui serve superset superset-env sample clean \
-	bench
+	bench verify
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
@@ -32,6 +32,7 @@ help:
 	@echo "make ui     the Dagster UI on http://127.0.0.1:3000"
 	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
 	@echo "make superset  the Superset starter dashboard on http://127.0.0.1:8088 (docs/bi.md)"
+	@echo "make verify the consumer verification pages on http://127.0.0.1:8000 (verify/)"
 	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L, ENGINE=duckdb or spark (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
@@ -123,6 +124,10 @@ ui: setup
 
 serve: setup
 	$(BIN)/yimei serve
+
+# The consumer verification pages on 127.0.0.1:8000 (verify/): they read the published version.
+verify: run
+	$(BIN)/yimei verify-server
 
 # `make run` first: with nothing new it only checks (seconds), and Superset needs a version.
 superset: run superset-env

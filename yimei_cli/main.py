@@ -24,6 +24,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _verify_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--public-url",
+        help="the pages' address for consumers, in the QR codes (default: --host:--port)",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--landing", help="landing root (default $YIMEI_LANDING_DIR or data/landing)"
@@ -86,6 +95,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from yimei_cli.serve import serve
 
     return serve(_settings(args), host=args.host, stop=args.stop, tls=(args.tls_cert, args.tls_key))
+
+
+def cmd_verify_server(args: argparse.Namespace) -> int:
+    from yimei_cli.verify import verify_server
+
+    return verify_server(_settings(args), args.host, args.port, args.public_url)
+
+
+def cmd_verify_qr(args: argparse.Namespace) -> int:
+    from yimei_cli.verify import public_url, write_cards
+
+    settings = _settings(args)
+    out = args.out or settings.data_dir / "qr" / args.city
+    return write_cards(settings, args.city, out, public_url(args.host, args.port, args.public_url))
 
 
 def cmd_superset(args: argparse.Namespace) -> int:
@@ -230,6 +253,23 @@ def main(argv: list[str] | None = None) -> int:
         "--stop", action="store_true", help="stop a local cluster left running, and exit"
     )
     serve_cmd.set_defaults(func=cmd_serve)
+
+    verify_server = commands.add_parser(
+        "verify-server",
+        help="the consumer verification pages on 127.0.0.1:8000, in the foreground (verify/)",
+    )
+    _common(verify_server)
+    _verify_address(verify_server)
+    verify_server.set_defaults(func=cmd_verify_server)
+
+    verify_cmd = commands.add_parser("verify", help="the verification pages' printable QR cards")
+    verify_commands = verify_cmd.add_subparsers(dest="verify_command", required=True)
+    verify_qr = verify_commands.add_parser("qr", help="an A6 PDF card per clinic of a city")
+    _common(verify_qr)
+    _verify_address(verify_qr)
+    verify_qr.add_argument("--city", required=True, help="clinic city, e.g. 成都")
+    verify_qr.add_argument("--out", type=Path, help="folder (default <data dir>/qr/<city>)")
+    verify_qr.set_defaults(func=cmd_verify_qr)
 
     superset_cmd = commands.add_parser(
         "superset",

@@ -23,6 +23,11 @@ MARTS = [
     "persona_segments",
     "travel_flows",
     "channel_funnel",
+    "clinic_verification",
+    "clinic_doctors",
+    "clinic_complaints",
+    "product_registry",
+    "product_clinic_usage",
 ]
 
 

@@ -30,6 +30,8 @@ MODEL_KEYS = {
     "marts.persona_segments": ["city", "age_band", "gender", "spend_tier", "favourite_category"],
     "marts.travel_flows": ["month", "buyer_city", "clinic_city"],
     "marts.channel_funnel": ["month", "channel"],
+    "marts.clinic_complaints": ["clinic_id", "complaint_type"],
+    "marts.product_clinic_usage": ["registration_no", "clinic_id"],
 }
 
 

@@ -18,6 +18,11 @@ PUBLISHED_MARTS = {
     "persona_segments",
     "travel_flows",
     "channel_funnel",
+    "clinic_verification",
+    "clinic_doctors",
+    "clinic_complaints",
+    "product_registry",
+    "product_clinic_usage",
 }
 GOVERNANCE_FACTS = {
     "int_order_compliance",

@@ -22,31 +22,19 @@ institution_history as (
 
 ),
 
-approved_departments as (
+approved_today as (
 
-    select * from {{ ref('int_institutions__approved_departments') }}
+    select * from {{ ref('int_institutions__departments_today') }}
 
 ),
 
--- the version of each licence that holds on the run date: what GOV-15 and GOV-16 judge (a
--- licence no longer in the newest snapshot has none)
+-- the version of each licence that holds on the run date: what GOV-15 judges (a licence no
+-- longer in the newest snapshot has none)
 licences_today as (
 
     select *
     from institution_history
     where {{ effective_on('institution_history', as_of_date()) }}
-
-),
-
-approved_today as (
-
-    select
-        approved_departments.license_no,
-        approved_departments.department
-    from approved_departments
-    inner join licences_today
-        on approved_departments.license_no = licences_today.license_no
-            and approved_departments.version_number = licences_today.version_number
 
 ),
 

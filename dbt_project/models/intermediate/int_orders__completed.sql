@@ -13,7 +13,8 @@ completed as (
     select
         *,
         -- run-date windows, defined once, each the days up to and including the as-of date: the
-        -- diamond bar's finding window (GOV-18) and the persona's 365 days (marts.md)
+        -- diamond bar's finding window (GOV-18), the persona's 365 days (marts.md) and the
+        -- verification pages' product usage (var verification_window_days)
         coalesce(
             completed_date > {{ dbt.dateadd('day', -rule_parameter('GOV-18', 'finding_window_days'), as_of_date()) }}
             and completed_date <= {{ as_of_date() }},
@@ -23,7 +24,12 @@ completed as (
             completed_date > {{ dbt.dateadd('day', -365, as_of_date()) }}
             and completed_date <= {{ as_of_date() }},
             false
-        ) as completed_in_last_365_days
+        ) as completed_in_last_365_days,
+        coalesce(
+            completed_date > {{ dbt.dateadd('day', -var('verification_window_days'), as_of_date()) }}
+            and completed_date <= {{ as_of_date() }},
+            false
+        ) as completed_in_verification_window
 
     from orders
     where is_completed

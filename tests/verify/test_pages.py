@@ -1,0 +1,218 @@
+"""`yimei verify-server` over what the pipeline published (the small sample's run): the pages
+a consumer opens from a clinic's QR code or with a product's 注册证编号, in headless Chromium,
+state what the generator's manifest and registry say; the QR code decodes to the page; hostile
+input gets a 404 or 422 and the server keeps serving."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.conftest import ARTIFACTS, AS_OF, TEST_PII_KEY
+from tests.serving.conftest import free_port
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.server, pytest.mark.browser]
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, published):
+    """The verification server on a copy of the published data directory."""
+    assert published["result"].returncode == 0, published["result"].stdout[-3000:]
+    data_dir = tmp_path_factory.mktemp("verify") / "data"
+    data_dir.mkdir(parents=True)
+    shutil.copy(published["data_dir"] / "serving.duckdb", data_dir / "serving.duckdb")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
+    env.update(YIMEI_DATA_DIR=str(data_dir), YIMEI_PII_KEY=TEST_PII_KEY, YIMEI_AS_OF=str(AS_OF))
+    yimei = str(Path(sys.executable).with_name("yimei"))
+    process = subprocess.Popen(
+        [yimei, "verify-server", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/docs", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            if process.poll() is not None:
+                pytest.fail(process.stdout.read())
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the verification server did not start")
+    yield {"base": base, "serving": data_dir / "serving.duckdb", "process": process, **published}
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=420,1800", "--lang=zh-CN"):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, url: str, shot: str) -> str:
+    browser.get(url)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"verify_{shot}.png"))
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def _status(browser) -> str:
+    return browser.find_element(By.ID, "status").text
+
+
+def _published(server, sql: str, params=()) -> list[tuple]:
+    con = duckdb.connect(str(server["serving"]), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _registry_products(landing: Path) -> list[dict]:
+    """The registry's newest product snapshot as the generator wrote it (GBK, Chinese headers):
+    the truth the product page is checked against."""
+    newest = max((landing / "registry").glob("dt=*/products.csv"))
+    rows = list(csv.reader(io.StringIO(newest.read_bytes().decode("gbk"))))
+    header, body = rows[0], rows[1:]
+    return [dict(zip(header, row, strict=True)) for row in body]
+
+
+def test_a_verified_diamond_clinic_says_it_is_certified(server, browser):
+    manifest = server["manifest"]
+    failing = {
+        entity
+        for rule in ("GOV-01", "GOV-15", "GOV-18")
+        for entity in manifest["violations"][rule]["entity_ids"]
+    }
+    diamonds = sorted(set(manifest["truth"]["diamond_clinics"]) - failing)
+    assert diamonds, "the sample has a diamond clinic that keeps its label"
+    text = _open(browser, f"{server['base']}/clinics/{diamonds[0]}", "diamond")
+    assert _status(browser).startswith("已认证"), text
+    assert "美钻" in text and "达标" in text
+    assert f"数据截至 {AS_OF.isoformat()}" in text
+
+
+def test_an_unverified_clinic_says_so_first(server, browser):
+    gov_01 = server["manifest"]["violations"]["GOV-01"]
+    gov_15 = set(server["manifest"]["violations"]["GOV-15"]["entity_ids"])
+    mismatched = sorted(
+        clinic
+        for clinic, kind in gov_01["kinds"].items()
+        if kind == "registry_name_mismatch" and clinic not in gov_15
+    )
+    text = _open(browser, f"{server['base']}/clinics/{mismatched[0]}", "unverified")
+    assert _status(browser).startswith("未通过认证"), text
+    assert "GOV-01" in text
+
+
+def test_a_clinic_whose_licence_is_not_in_force_is_shown_suspended(server, browser):
+    gov_15 = server["manifest"]["violations"]["GOV-15"]
+    revoked = sorted(c for c, kind in gov_15["kinds"].items() if kind == "licence_revoked")
+    text = _open(browser, f"{server['base']}/clinics/{revoked[0]}", "suspended")
+    assert "暂停展示" in _status(browser), text
+    assert "GOV-15" in text
+
+
+def test_a_clinic_with_grade_findings_names_them(server, browser):
+    orders = server["manifest"]["violations"]["GOV-14"]["entity_ids"]
+    assert orders, "the small sample has GOV-14 violations"
+    (clinic,) = _published(
+        server,
+        "select clinic_id from governance.findings where rule_id = 'GOV-14' and entity_id = ?",
+        [orders[0]],
+    )[0]
+    text = _open(browser, f"{server['base']}/clinics/{clinic}", "grade")
+    assert "GOV-14" in text and "项目级别" in text
+    assert browser.find_element(By.ID, "grade-findings").text
+
+
+def test_the_product_check_tells_registered_expired_and_unknown_numbers(server, browser):
+    products = _registry_products(server["landing"])
+    registered = next(
+        p["注册证编号"] for p in products
+        if p["状态"] == "有效" and date.fromisoformat(p["有效期至"]) >= AS_OF
+    )  # fmt: skip
+    expired = next(
+        (p["注册证编号"] for p in products
+         if p["状态"] == "有效" and date.fromisoformat(p["有效期至"]) < AS_OF),
+        None,
+    )  # fmt: skip
+    cancelled = next(p["注册证编号"] for p in products if p["状态"] == "注销")
+    base = f"{server['base']}/products?no="
+    _open(browser, base + registered, "product_registered")
+    assert _status(browser) == "已注册且在有效期内"
+    text = _open(browser, base + cancelled, "product_cancelled")
+    assert _status(browser).startswith("注册证无效"), text
+    if expired is not None:
+        _open(browser, base + expired, "product_expired")
+        assert "过期" in _status(browser)
+    _open(browser, base + "国械注准20990000000", "product_unknown")
+    assert _status(browser).startswith("未查到注册证")
+
+
+def test_the_qr_code_decodes_to_the_clinic_page(server):
+    import zxingcpp
+    from PIL import Image
+
+    (clinic,) = _published(server, "select min(clinic_id) from marts.clinic_scorecard")[0]
+    response = requests.get(f"{server['base']}/clinics/{clinic}/qr.png", timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
+    assert decoded.text == f"{server['base']}/clinics/{clinic}"
+
+
+HOSTILE = [
+    "/clinics/' or 1=1 --",
+    "/clinics/C000001;drop table marts.clinic_scorecard",
+    "/clinics/" + "C" * 10_000,
+    "/clinics/..%2F..%2Fwarehouse.duckdb",
+    "/clinics/%ff%fe%fd",
+    "/products?no=%27%20or%20%271%27=%271",
+    "/products?no=" + "9" * 10_000,
+    "/products?no=%ff%fe",
+    "/api/v1/clinics/%00",
+    "/api/v1/products/..%2F..%2Fetc%2Fpasswd",
+    "/clinics/NO_SUCH_CLINIC",
+]
+
+
+def test_hostile_input_gets_404_or_422_and_the_server_keeps_serving(server):
+    for path in HOSTILE:
+        response = requests.get(server["base"] + path, timeout=10)
+        assert response.status_code in (404, 422), (path, response.status_code)
+        assert "Traceback" not in response.text and "duckdb" not in response.text.lower(), path
+    assert server["process"].poll() is None
+    (clinic,) = _published(server, "select min(clinic_id) from marts.clinic_scorecard")[0]
+    page = requests.get(f"{server['base']}/clinics/{clinic}", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["X-Data-As-Of"] == AS_OF.isoformat()
+    assert "max-age" in page.headers["Cache-Control"]
+    api = requests.get(f"{server['base']}/api/v1/clinics/{clinic}", timeout=10).json()
+    assert api["clinic"]["clinic_id"] == clinic and api["page_url"].endswith(f"/clinics/{clinic}")
