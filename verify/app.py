@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -56,6 +57,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(item) for item in value]
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):  # amounts (DECIMAL in the marts): JSON numbers
+        return float(value)
     return value
 
 
