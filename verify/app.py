@@ -11,6 +11,7 @@ may be cached for a few minutes: a new version is published at most a few times 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,16 +30,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verify import qr
 from verify.data import PublishedData, clinic_facts, product_facts
-from verify.words import CONSUMER_WORDS, LISTING_STATUS_WORDS
+from verify.words import CONSUMER_WORDS, LISTING_STATUS_WORDS, TIER_WORDS
 
 # Platform clinic ids and 注册证编号 (国械注准20183093554, 国药准字J20170012, 国械注进…):
 # letters, digits and CJK, nothing that could be read as SQL, a path or markup.
 CLINIC_ID = r"^[A-Za-z0-9_-]{1,32}$"
 REGISTRATION_NO = r"^[0-9A-Za-z\u4e00-\u9fff（）()]{4,40}$"
 CACHE_SECONDS = 300
+LOG = logging.getLogger("yimei.verify")
+
+# module-level: FastAPI resolves the annotations of the routes by name (postponed annotations)
+ClinicId = Annotated[str, PathParam(pattern=CLINIC_ID, max_length=32)]
+RegistrationNo = Annotated[str, PathParam(pattern=REGISTRATION_NO, max_length=40)]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.globals.update(status_words=LISTING_STATUS_WORDS, rule_words=CONSUMER_WORDS)
+TEMPLATES.env.globals.update(
+    status_words=LISTING_STATUS_WORDS, rule_words=CONSUMER_WORDS, tier_words=TIER_WORDS
+)
 
 
 def _headers(as_of: date | None) -> dict[str, str]:
@@ -105,10 +113,10 @@ def create_app(serving_path: Path, public_url: str) -> FastAPI:
         return error_page(request, error.status_code, str(message))
 
     @app.exception_handler(Exception)
-    async def failed(request: Request, _: Exception) -> Response:
+    async def failed(request: Request, error: Exception) -> Response:
+        # the server's log has the traceback; the consumer gets a sentence
+        LOG.error("%s %s failed", request.method, request.url.path, exc_info=error)
         return error_page(request, 500, "服务暂时不可用，请稍后再试。")
-
-    ClinicId = Annotated[str, PathParam(pattern=CLINIC_ID, max_length=32)]
 
     def _clinic(clinic_id: str):
         facts = clinic_facts(data, clinic_id)
@@ -163,7 +171,7 @@ def create_app(serving_path: Path, public_url: str) -> FastAPI:
 
     @app.get("/api/v1/products/{registration_no}", tags=["products"])
     def product_api(
-        registration_no: Annotated[str, PathParam(pattern=REGISTRATION_NO, max_length=40)],
+        registration_no: RegistrationNo,
     ) -> JSONResponse:
         """A product's registration (``product`` is null when the number is not registered)
         and the clinics that used it in the verification window."""

@@ -24,7 +24,8 @@ from verify.words import CONSUMER_WORDS
 class Finding:
     rule_id: str
     words: str  # what the rule checks, in plain words
-    detail: str
+    count: int  # entities (the clinic, its doctors, orders or reviews) it fails on
+    example: str  # one of their details
     since: date | None
 
 
@@ -95,7 +96,7 @@ def clinic_facts(data: PublishedData, clinic_id: str) -> ClinicFacts | None:
     try:
         rows = _rows(
             con,
-            "select scorecard.*, verification.* exclude (clinic_id, license_no) "
+            "select scorecard.*, verification.* exclude (clinic_id) "
             "from marts.clinic_scorecard as scorecard "
             "inner join marts.clinic_verification as verification using (clinic_id) "
             "where clinic_id = ?",
@@ -115,11 +116,13 @@ def clinic_facts(data: PublishedData, clinic_id: str) -> ClinicFacts | None:
             "order by complaints desc, complaint_type",
             [clinic_id],
         )
-        # the open findings of the clinic itself and of its listed doctors
+        # the findings not resolved (open, or accepted by their owner: still shown) of the
+        # clinic, its doctors, orders and reviews, one line per rule with one example
         findings = _rows(
             con,
-            "select rule_id, detail, first_detected_at from governance.findings "
-            "where clinic_id = ? and status <> 'resolved' order by rule_id, entity_id",
+            "select rule_id, count(*) as findings, min(detail) as example, "
+            "min(first_detected_at) as since from governance.findings "
+            "where clinic_id = ? and status <> 'resolved' group by rule_id order by rule_id",
             [clinic_id],
         )
         actions = _rows(
@@ -139,8 +142,9 @@ def clinic_facts(data: PublishedData, clinic_id: str) -> ClinicFacts | None:
             Finding(
                 f["rule_id"],
                 CONSUMER_WORDS.get(f["rule_id"], f["rule_id"]),
-                f["detail"],
-                f["first_detected_at"].date() if f["first_detected_at"] else None,
+                f["findings"],
+                f["example"],
+                f["since"].date() if f["since"] else None,
             )
             for f in findings
         ],

@@ -26,3 +26,5 @@ LISTING_STATUS_WORDS: dict[str, str] = {
     "unverified": "未通过认证",
     "suspended": "已暂停展示",
 }
+
+TIER_WORDS: dict[str, str] = {"selected": "严选", "diamond": "美钻"}
