@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verify import qr
 from verify.data import PublishedData, clinic_facts, product_facts
-from verify.words import CONSUMER_WORDS, LISTING_STATUS_WORDS, TIER_WORDS
+from verify.words import COMPLAINT_WORDS, CONSUMER_WORDS, LISTING_STATUS_WORDS, TIER_WORDS
 
 # Platform clinic ids and 注册证编号 (国械注准20183093554, 国药准字J20170012, 国械注进…):
 # letters, digits and CJK, nothing that could be read as SQL, a path or markup.
@@ -45,7 +45,10 @@ RegistrationNo = Annotated[str, PathParam(pattern=REGISTRATION_NO, max_length=40
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(
-    status_words=LISTING_STATUS_WORDS, rule_words=CONSUMER_WORDS, tier_words=TIER_WORDS
+    status_words=LISTING_STATUS_WORDS,
+    rule_words=CONSUMER_WORDS,
+    tier_words=TIER_WORDS,
+    complaint_words=COMPLAINT_WORDS,
 )
 
 

@@ -28,3 +28,12 @@ LISTING_STATUS_WORDS: dict[str, str] = {
 }
 
 TIER_WORDS: dict[str, str] = {"selected": "严选", "diamond": "美钻"}
+
+# the feed contract's complaint types (ingestion/contract.py COMPLAINT_TYPES)
+COMPLAINT_WORDS: dict[str, str] = {
+    "infection": "感染",
+    "outcome_mismatch": "效果与承诺不符",
+    "hidden_fee": "隐形收费",
+    "service_attitude": "服务态度",
+    "other": "其他",
+}

@@ -81,9 +81,17 @@ def test_every_table_and_column_is_described(docs, names):
         assert not missing, f"{name}: columns without description {missing}"
 
 
-def test_exposures_cover_the_report_and_bi(docs):
+def test_exposures_cover_the_report_bi_and_the_verification_pages(docs):
     exposures = {e["name"]: e for e in docs["manifest"]["exposures"].values()}
-    assert {"blue_book_report", "bi_serving_connection"} <= set(exposures)
-    for exposure in exposures.values():
-        depends = {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]}
-        assert PUBLISHED_MARTS <= depends, exposure["name"]
+    assert {"blue_book_report", "bi_serving_connection", "verification_pages"} <= set(exposures)
+    depends = {
+        name: {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]}
+        for name, exposure in exposures.items()
+    }
+    # BI tools see every published mart; each surface reads published marts only
+    assert depends["bi_serving_connection"] == PUBLISHED_MARTS
+    assert all(nodes <= PUBLISHED_MARTS for nodes in depends.values()), depends
+    assert {"market_monthly", "clinic_scorecard", "travel_flows"} <= depends["blue_book_report"]
+    assert {"clinic_scorecard", "clinic_verification", "product_registry"} <= depends[
+        "verification_pages"
+    ]

@@ -128,8 +128,9 @@ def test_an_unverified_clinic_says_so_first(server, browser):
         if kind == "registry_name_mismatch" and clinic not in gov_15
     )
     text = _open(browser, f"{server['base']}/clinics/{mismatched[0]}", "unverified")
-    assert _status(browser).startswith("未通过认证"), text
-    assert "GOV-01" in text
+    # GOV-01 calls for suspend_listing (governance.md): the suspension is said first, why next
+    assert _status(browser).startswith("已暂停展示：未通过认证"), text
+    assert "认证状态 未通过认证" in text and "GOV-01" in text
 
 
 def test_a_clinic_whose_licence_is_not_in_force_is_shown_suspended(server, browser):

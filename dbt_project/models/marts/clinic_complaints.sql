@@ -8,7 +8,7 @@ complaints as (
 
 ),
 
--- per clinic and complaint type: "3 infection complaints, all answered within 48 hours"
+-- per clinic and complaint type: "3 infection complaints, all answered in time" (GOV-09)
 by_type as (
 
     select
