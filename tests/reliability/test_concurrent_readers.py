@@ -8,7 +8,9 @@ refresh) and checks, inside that one connection, that the findings of every rule
 exactly the failing entities that the rule's latest result counted (``consistent_version``),
 and touches every published table. A connection kept open across publishes keeps seeing the
 version it opened (the rename leaves its file in place); readers that want the new version
-reconnect (README, "Querying the result"). Each endpoint reader keeps one session and reads,
+reconnect (README, "Querying the result"). During the last publish, 50 consumers also open
+the verification pages (`yimei verify-server`), which must answer every one of them while the
+server moves to the new version. Each endpoint reader keeps one session and reads,
 in one statement, both published schemas: a mixed version would show a pair no run
 published.
 
@@ -23,18 +25,22 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
+import requests
 
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, TEST_PII_KEY
 from tests.reliability.conftest import FIGURES, run_yimei, wait_for
 from tests.serving.conftest import (
     VERSION,
@@ -88,6 +94,45 @@ FILE_READER = textwrap.dedent(
 )
 
 
+VERIFY_CLIENTS = 50
+
+
+def clinic_ids(serving: Path) -> list[str]:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        rows = con.execute("select clinic_id from marts.clinic_scorecard").fetchall()
+        return [clinic for (clinic,) in rows]
+    finally:
+        con.close()
+
+
+@contextmanager
+def verify_server(data_dir: Path):
+    """`yimei verify-server` over the data directory, until the block ends."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
+    env.update(YIMEI_DATA_DIR=str(data_dir), YIMEI_PII_KEY=TEST_PII_KEY)
+    yimei = str(Path(sys.executable).with_name("yimei"))
+    server = subprocess.Popen(
+        [yimei, "verify-server", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{base}/docs", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(up, "the verification server", timeout=60)
+        yield base
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
 class DailyDeliveries:
     """A copy of the tiny landing zone whose last ``days`` days are held back, each
     delivered (moved into the landing zone) on its day. (The sample delivers every feed
@@ -107,6 +152,49 @@ class DailyDeliveries:
     def deliver(self, day: date) -> None:
         for feed in (self.held_back / day.isoformat()).glob("*"):
             feed.rename(self.landing / feed.name / f"dt={day.isoformat()}")
+
+
+class VerifyClients:
+    """Consumers on the verification pages (`yimei verify-server`): each opens clinic pages
+    and their JSON in a loop, as phones scanning QR codes would."""
+
+    def __init__(self, base: str, clinic_ids: list[str], count: int):
+        self.base, self.clinic_ids, self.stop = base, clinic_ids, threading.Event()
+        self.responses = 0
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._read, args=(n,)) for n in range(count)]
+
+    def _read(self, number: int) -> None:
+        session = requests.Session()
+        turn = number
+        while not self.stop.is_set():
+            clinic = self.clinic_ids[turn % len(self.clinic_ids)]
+            path = f"/clinics/{clinic}" if turn % 2 else f"/api/v1/clinics/{clinic}"
+            turn += 1
+            try:
+                response = session.get(self.base + path, timeout=30)
+                failed = None if response.status_code == 200 else f"{path}: {response.status_code}"
+            except requests.RequestException as error:
+                failed = f"{path}: {type(error).__name__}"
+            with self.lock:
+                self.responses += 1
+                if failed:
+                    self.errors.append(failed)
+            time.sleep(0.2)  # five pages a second per client: 250 a second in all
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_):
+        # at least 10 s of clients (the issue's acceptance), however quick the run was
+        time.sleep(max(0.0, 10 - (time.monotonic() - self.started)))
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
 
 
 class EndpointReaders:
@@ -177,7 +265,15 @@ def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish
             with EndpointReaders(endpoint.reader_url, READERS) as endpoint_readers:
                 runs = [(day, ()) for day in deliveries.days[1:]]
                 runs += [(AS_OF, ("--rebuild",))] * (PUBLISHES - DAILY_RUNS)
-                for day, flags in runs:
+                for day, flags in runs[:-1]:
+                    published, output = run(day, *flags)
+                    assert re.search(r"PostgreSQL:\s+current", output), output[-2000:]
+                    versions.append(published)
+                # the last publish also under 50 consumers of the verification pages
+                with verify_server(data_dir) as base, VerifyClients(
+                    base, clinic_ids(serving), VERIFY_CLIENTS
+                ) as consumers:
+                    day, flags = runs[-1]
                     published, output = run(day, *flags)
                     assert re.search(r"PostgreSQL:\s+current", output), output[-2000:]
                     versions.append(published)
@@ -204,6 +300,10 @@ def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish
     assert all(r["reads"] > 0 for r in reports)
     seen = {v for r in reports for v in r["versions"]}
     assert len(seen) >= 3, f"the readers saw the versions change as runs published: {seen}"
+    # the verification pages' consumers (issue 32)
+    FIGURES["verification page responses"] += consumers.responses
+    assert not consumers.errors, consumers.errors[:5]
+    assert consumers.responses > VERIFY_CLIENTS * 10
     # the endpoint's readers
     assert not endpoint_readers.errors, endpoint_readers.errors[:3]
     assert len(set(versions)) == PUBLISHES + 1, versions
