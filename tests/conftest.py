@@ -182,8 +182,8 @@ def published(tmp_path_factory, small_landing) -> dict:
     return scenario(tmp_path_factory, "published", lambda: _run(tmp_path_factory, small_landing))
 
 
-# Cost: about 140-210 s, once per test run (the lake, dbt on Spark, GX's Spark engine).
-# Needed: the only run of the Spark engine end to end; every Spark test reads it.
+# Cost: about 120 s alone, 270 s in the suite, once per test run (the lake, dbt on Spark, GX's
+# Spark engine). Needed: the only run of the Spark engine end to end; every Spark test reads it.
 @pytest.fixture(scope="session")
 def spark_run(tmp_path_factory, tiny_landing) -> dict:
     """`yimei run --engine spark` once on the tiny landing zone (the lake, dbt on Spark, the
