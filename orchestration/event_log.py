@@ -6,8 +6,8 @@ times (its run's file, the cross-run index, the check table). A `yimei run` of t
 stores about 1,100 events (one per dbt model and test, per ingested partition, per rule): the
 engines and connections alone took 5.4 s of its 26 s in the main thread (py-spy, stop 32).
 Keeping one engine per file (``StaticPool``: one connection, used under the storage's own
-lock) gives the same rows in the same files: 25.7-26.2 s instead of 28.4-28.7 s per run, and
-about 3 s less CPU (SQLAlchemy on NullPool for SQLite: sqlalchemy/sqlalchemy#7490).
+lock) gives the same rows in the same files: 24.5-25.2 s instead of 28.4-28.7 s per run, and
+about 3.5 s less CPU (SQLAlchemy on NullPool for SQLite: sqlalchemy/sqlalchemy#7490).
 
 The files, their schema and everything Dagster does with them stay Dagster's: the data
 directory's ``dagster.yaml`` keeps Dagster's default storage, and only the process that writes

@@ -51,7 +51,8 @@ WORKER_FIGURES: Counter = Counter()
 # pytest-xdist's units of work (`make test`: `--dist loadscope --no-loadscope-reorder`) are
 # modules, so a module's fixtures are built once (every Spark test is in one module, so the
 # worker that builds the Spark run is the one that reads it). A worker takes the next unit
-# when it is done with one; the longest start first (in-suite seconds on 2 cores, stop 32)
+# when it is done with one; the longest start first (the order of stop 29; in-suite seconds on
+# 2 cores measured at stop 32, which it still roughly follows: reorder if they drift further)
 # so that the last to start are short and neither worker idles at the end; the rest follow in
 # collection order. (`--dist loadgroup` would group freely, but pytest-xdist 3.8 loses the
 # groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
@@ -64,7 +65,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_concurrent_runs.py",  # 60
     "tests/serving/test_endpoint.py",  # 75
     "tests/quality/test_alerts.py",  # 55
-    "tests/serving/test_postgres.py",  # 5 (after test_endpoint: one endpoint fixture)
+    "tests/serving/test_postgres.py",  # 5
     "tests/ingestion/test_malformed_lines.py",  # 50
     "tests/quality/test_lifecycle.py",  # 50
     "tests/bench/test_smoke.py",  # 65
