@@ -4,7 +4,8 @@ a read-only FastAPI application over the published ``serving.duckdb``.
 Pages are Chinese and mobile-first (Jinja2 templates in verify/templates); ``/api/v1`` serves
 the same facts as JSON, documented on the framework's OpenAPI page (``/docs``). Every id and
 number is checked against its pattern before a query (422 otherwise), a missing one is a 404,
-and no error shows a stack trace. Responses say the data's as-of date (``X-Data-As-Of``) and
+and no error shows a stack trace.
+(``/docs`` and ``/redoc`` serve their scripts from the application: no CDN.) Responses say the data's as-of date (``X-Data-As-Of``) and
 may be cached for a few minutes: a new version is published at most a few times a day.
 """
 
@@ -26,6 +27,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verify import qr
@@ -87,7 +89,7 @@ def create_app(serving_path: Path, public_url: str) -> FastAPI:
         yield
         data.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="yimei 认证查验 (verification)",
         description="Clinic certification and product registration, from the published data.",
         version="1",

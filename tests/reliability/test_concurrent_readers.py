@@ -184,7 +184,9 @@ class VerifyClients:
                 self.responses += 1
                 if failed:
                     self.errors.append(failed)
-            time.sleep(0.2)  # five pages a second per client: 250 a second in all
+            # a page a second per client, 50 a second in all: at five a second the server took
+            # a whole core from the run it races (stop 32: the test 206 s to 252 s in the suite)
+            time.sleep(1.0)
 
     def __enter__(self):
         self.started = time.monotonic()
@@ -306,7 +308,7 @@ def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish
     # the verification pages' consumers (issue 32)
     FIGURES["verification page responses"] += consumers.responses
     assert not consumers.errors, consumers.errors[:5]
-    assert consumers.responses > VERIFY_CLIENTS * 10
+    assert consumers.responses >= VERIFY_CLIENTS * 5  # every client, several pages (>= 10 s)
     # the endpoint's readers
     assert not endpoint_readers.errors, endpoint_readers.errors[:3]
     assert len(set(versions)) == PUBLISHES + 1, versions

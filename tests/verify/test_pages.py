@@ -22,6 +22,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ARTIFACTS, AS_OF, TEST_PII_KEY
 from tests.serving.conftest import free_port
@@ -187,6 +188,57 @@ def test_the_qr_code_decodes_to_the_clinic_page(server):
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
     assert decoded.text == f"{server['base']}/clinics/{clinic}"
+
+
+def test_the_printable_cards_of_a_city_carry_its_clinics_and_their_qr_codes(server, tmp_path):
+    """`yimei verify qr`: one A6 PDF per clinic of the city, its name and status in the text and
+    a QR code that decodes, once printed (rasterised by poppler), to the clinic's public page."""
+    import zxingcpp
+    from PIL import Image
+
+    (city,) = _published(
+        server, "select city from marts.clinic_scorecard group by city order by count(*) desc"
+    )[0]
+    clinics = dict(
+        _published(server, "select clinic_id, name from marts.clinic_scorecard where city = ?", [city])
+    )
+    public = "https://verify.example.cn"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
+    env.update(YIMEI_DATA_DIR=str(server["serving"].parent), YIMEI_PII_KEY=TEST_PII_KEY)
+    out = tmp_path / "cards"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("yimei")), "verify", "qr", "--city", city,
+         "--out", str(out), "--public-url", public],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.stem for p in out.glob("*.pdf")) == sorted(clinics)
+    clinic = min(clinics)
+    pdf = out / f"{clinic}.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Pages:          1" in info and "297.64 x 419.53 pts (A6)" in info, info
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert clinics[clinic] in text and "认证状态" in text, text
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-png", "-singlefile", str(pdf), str(tmp_path / "card")],
+        check=True,
+    )
+    (decoded,) = zxingcpp.read_barcodes(Image.open(tmp_path / "card.png"))
+    assert decoded.text == f"{public}/clinics/{clinic}"
+
+
+def test_the_api_documentation_page_renders_without_a_cdn(server, browser):
+    """/docs: Swagger UI from the application's own files lists the JSON API's operations."""
+    html = requests.get(server["base"] + "/docs", timeout=10).text
+    assert "cdn." not in html
+    browser.get(server["base"] + "/docs")
+    paths = WebDriverWait(browser, 30).until(
+        lambda b: [e.text for e in b.find_elements(By.CLASS_NAME, "opblock-summary-path")]
+    )
+    browser.save_screenshot(str(ARTIFACTS / "verify_api_docs.png"))
+    assert "/api/v1/clinics/{clinic_id}" in paths and "/api/v1/products/{registration_no}" in paths
 
 
 HOSTILE = [
