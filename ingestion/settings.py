@@ -80,9 +80,12 @@ class Settings:
         return self.data_dir / "spark"
 
     @property
-    def dbt_target(self) -> str:
-        """The profiles.yml target of the engine."""
-        return "spark" if self.on_spark else "dev"
+    def dbt_target(self) -> str | None:
+        """The profiles.yml target of the engine; None: the profile's default (DuckDB). Not
+        named when it is the default: dbt keeps a partial parse only for the same command-line
+        target, and the project's parse on load (orchestration/transform/project.py), from
+        which every new warehouse starts (keep_partial_parse), names none."""
+        return "spark" if self.on_spark else None
 
     @property
     def landing_is_remote(self) -> bool:

@@ -23,7 +23,12 @@ from dagster_dbt import (
 from ingestion import faults, lake
 from orchestration.automation import AFTER_UPSTREAM_UPDATES
 from orchestration.resources import WarehouseResource
-from orchestration.transform.project import dbt_args, ensure_manifest, yimei_dbt_project
+from orchestration.transform.project import (
+    dbt_args,
+    ensure_manifest,
+    keep_partial_parse,
+    yimei_dbt_project,
+)
 from quality.published import PUBLISHED_TABLES
 from spark_engine import results
 
@@ -91,6 +96,7 @@ def yimei_dbt_models(
         # GOV-12 judges the loads on Spark too: the audit goes to the lake beside the raw tables
         with warehouse.connect() as con:
             lake.export_audit(con, settings.lake_dir)
+    keep_partial_parse(settings.dbt_target_dir, settings.dbt_target)
     invocation = dbt.cli(
         build_args(config.full_refresh, settings.dbt_target),
         context=context,
