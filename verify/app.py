@@ -4,9 +4,9 @@ a read-only FastAPI application over the published ``serving.duckdb``.
 Pages are Chinese and mobile-first (Jinja2 templates in verify/templates); ``/api/v1`` serves
 the same facts as JSON, documented on the framework's OpenAPI page (``/docs``). Every id and
 number is checked against its pattern before a query (422 otherwise), a missing one is a 404,
-and no error shows a stack trace.
-(``/docs`` and ``/redoc`` serve their scripts from the application: no CDN.) Responses say the data's as-of date (``X-Data-As-Of``) and
+and no error shows a stack trace. Responses say the data's as-of date (``X-Data-As-Of``) and
 may be cached for a few minutes: a new version is published at most a few times a day.
+``/docs`` and ``/redoc`` serve their scripts from the application (fastapi-offline): no CDN.
 """
 
 from __future__ import annotations
