@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from orchestration.transform.project import PARTIAL_PARSE, keep_partial_parse
+from orchestration.transform.project import PARTIAL_PARSE, keep_partial_parse, profile_hash
 from tests.transform.dbt_helpers import run_dbt
 
 FULL_PARSE = "Unable to do partial parsing"
@@ -22,21 +22,27 @@ def test_a_new_warehouse_builds_from_the_projects_parse(clean_run):
 
 @pytest.mark.pipeline
 def test_a_moved_warehouse_keeps_its_parse_once_rekeyed(clean_run, tmp_path, monkeypatch):
-    """The run's own parse, in a data directory moved elsewhere (a restored backup): dbt parses
-    everything again unless re-keyed to the new path's profile, and nothing once it is."""
+    """The run's own parse, in a data directory moved elsewhere (a restored backup): its profile
+    hash is not the new path's (dbt would parse everything again), and once re-keyed dbt parses
+    nothing: the hash computed is the one dbt computes."""
     built = clean_run["data_dir"] / "dbt_target" / PARTIAL_PARSE
-    for name in ("as_moved", "rekeyed"):
-        (tmp_path / name / "dbt_target").mkdir(parents=True)
-        shutil.copyfile(built, tmp_path / name / "dbt_target" / PARTIAL_PARSE)
+    moved = tmp_path / "moved"
+    (moved / "dbt_target").mkdir(parents=True)
+    shutil.copyfile(built, moved / "dbt_target" / PARTIAL_PARSE)
+    monkeypatch.setenv("YIMEI_DATA_DIR", str(moved))
+    assert _profile_hash_of(built) != profile_hash(None)
 
-    monkeypatch.setenv("YIMEI_DATA_DIR", str(tmp_path / "rekeyed"))
-    keep_partial_parse(tmp_path / "rekeyed" / "dbt_target", None)
-    assert (tmp_path / "rekeyed" / "dbt_target" / PARTIAL_PARSE).read_bytes() != built.read_bytes()
+    keep_partial_parse(moved / "dbt_target", None)
+    assert _profile_hash_of(moved / "dbt_target" / PARTIAL_PARSE) == profile_hash(None)
+    parsed = run_dbt(moved, moved / "dbt_target", "parse")
+    assert FULL_PARSE not in parsed.stdout, parsed.stdout[-3000:]
 
-    as_moved = run_dbt(tmp_path / "as_moved", tmp_path / "as_moved" / "dbt_target", "parse")
-    assert "profile has changed" in as_moved.stdout, as_moved.stdout[-3000:]
-    rekeyed = run_dbt(tmp_path / "rekeyed", tmp_path / "rekeyed" / "dbt_target", "parse")
-    assert FULL_PARSE not in rekeyed.stdout, rekeyed.stdout[-3000:]
+
+def _profile_hash_of(saved) -> str:
+    import msgpack
+
+    state = msgpack.unpackb(saved.read_bytes(), raw=False, strict_map_key=False)
+    return state["state_check"]["profile_hash"]["checksum"]
 
 
 def test_a_cut_short_parse_is_dropped_for_dbt_to_parse_again(tmp_path):
