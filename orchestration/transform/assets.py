@@ -29,6 +29,7 @@ from orchestration.transform.project import (
     keep_partial_parse,
     yimei_dbt_project,
 )
+from quality import preload
 from quality.published import PUBLISHED_TABLES
 from spark_engine import results
 
@@ -102,6 +103,9 @@ def yimei_dbt_models(
         context=context,
         target_path=settings.dbt_target_dir,
     )
+    # dbt builds in its own process: the step mostly waits for its output, time enough to
+    # import Great Expectations for the governance step (quality/preload.py)
+    preload.start()
     for number, event in enumerate(invocation.stream()):
         if number == DBT_EVENTS_BEFORE_FAULT:
             faults.point("dbt:building")  # dbt is mid-build: models written, more to come
