@@ -8,7 +8,7 @@ validated where they are by GX's Spark execution engine, never pulled into panda
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,15 +53,35 @@ class DuckDBFacts:
         return self.con.execute(f"select count(*) from {qualified}").fetchone()[0]
 
     def frames(
-        self, qualified: str, columns: list[str], built_after: datetime | None = None
+        self,
+        qualified: str,
+        columns: list[str],
+        built_after: datetime | None = None,
+        matching: Sequence[str] = (),
     ) -> Iterator[Any]:
-        where = "true"
+        """The rows (built after ``built_after``; with ``matching``, only those where a column
+        matches one of those regular expressions: RE2, which reads the catalogue's patterns as
+        Python's ``re`` does) in pandas batches."""
+        where, params = ["true"], []
         if built_after is not None:
-            where = f"built_at > timestamp '{built_after.isoformat(sep=' ')}'"
-        sql = f"select {', '.join(columns)} from {qualified} where {where}"
-        reader = self.con.execute(sql).fetch_record_batch(BATCH_ROWS)
+            where.append(f"built_at > timestamp '{built_after.isoformat(sep=' ')}'")
+        if matching:
+            where.append(
+                "("
+                + " or ".join(
+                    f"regexp_matches({column}, ?)" for column in columns for _ in matching
+                )
+                + ")"
+            )
+            params = [pattern for _ in columns for pattern in matching]
+        sql = f"select {', '.join(columns)} from {qualified} where {' and '.join(where)}"
+        reader = self.con.execute(sql, params).fetch_record_batch(BATCH_ROWS)
+        batches = 0
         for batch in reader:
+            batches += 1
             yield batch.to_pandas()
+        if matching and not batches:  # nothing found is a result too: GX validates no rows
+            yield reader.schema.empty_table().to_pandas()
 
 
 class SparkFacts:
@@ -99,6 +119,21 @@ class SparkFacts:
         return self._frame(qualified).count()
 
     def frames(
-        self, qualified: str, columns: list[str], built_after: datetime | None = None
+        self,
+        qualified: str,
+        columns: list[str],
+        built_after: datetime | None = None,
+        matching: Sequence[str] = (),
     ) -> Iterator[Any]:
-        yield self._frame(qualified).select(*columns)
+        """The rows, or with ``matching`` those where a column matches one of the regular
+        expressions (``rlike``: Java's, which reads the catalogue's patterns alike)."""
+        from pyspark.sql import functions as F
+
+        frame = self._frame(qualified).select(*columns)
+        if matching:
+            found = [F.col(column).rlike(pattern) for column in columns for pattern in matching]
+            condition = found[0]
+            for other in found[1:]:
+                condition = condition | other
+            frame = frame.filter(condition)
+        yield frame

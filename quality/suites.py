@@ -15,6 +15,11 @@ from quality.rules import RULE_BY_ID, parameter
 
 # GOV-10: a mainland mobile number, an IPv4 address, a UUID-form device id.
 PERSONAL_DATA_PATTERNS = dict(parameter("GOV-10", "patterns"))
+# shown in the Data Docs beside GOV-10's counts (quality/runner.py::_personal_data)
+PERSONAL_DATA_NOTE = (
+    "Validated on the rows the engine found matching a personal-data pattern in any text "
+    "column of the table (every row is scanned): none means the table holds no clear text."
+)
 
 
 def _meta(rule_id: str, **extra) -> dict:
@@ -97,6 +102,7 @@ def build_personal_data_suite(table: str, text_columns: list[str]) -> gx.Expecta
                 column=column,
                 regex=pattern,
                 meta=_meta("GOV-10", table=table, detail=f"clear-text {kind} in {table}.{column}"),
+                notes=PERSONAL_DATA_NOTE,
             )
             for column in text_columns
             for kind, pattern in PERSONAL_DATA_PATTERNS.items()
