@@ -25,13 +25,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,7 +38,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import AS_OF, TEST_PII_KEY
+from tests.conftest import AS_OF
 from tests.reliability.conftest import FIGURES, run_yimei, wait_for
 from tests.serving.conftest import (
     VERSION,
@@ -50,6 +48,7 @@ from tests.serving.conftest import (
     serve_env,
     serving_version_pair,
 )
+from tests.verify.conftest import verify_server
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 
@@ -107,33 +106,6 @@ def clinic_ids(serving: Path) -> list[str]:
         return [clinic for (clinic,) in rows]
     finally:
         con.close()
-
-
-@contextmanager
-def verify_server(data_dir: Path):
-    """`yimei verify-server` over the data directory, until the block ends."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
-    env.update(YIMEI_DATA_DIR=str(data_dir), YIMEI_PII_KEY=TEST_PII_KEY)
-    yimei = str(Path(sys.executable).with_name("yimei"))
-    server = subprocess.Popen(
-        [yimei, "verify-server", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/docs", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(up, "the verification server", timeout=60)
-        yield base
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
 
 
 class DailyDeliveries:
@@ -275,8 +247,8 @@ def test_readers_of_the_file_and_the_endpoint_see_one_version_while_runs_publish
                     assert re.search(r"PostgreSQL:\s+current", output), output[-2000:]
                     versions.append(published)
                 # the last publish also under 50 consumers of the verification pages
-                with verify_server(data_dir) as base, VerifyClients(
-                    base, clinic_ids(serving), VERIFY_CLIENTS
+                with verify_server(data_dir) as server, VerifyClients(
+                    server["base"], clinic_ids(serving), VERIFY_CLIENTS
                 ) as consumers:
                     day, flags = runs[-1]
                     published, output = run(day, *flags)

@@ -10,10 +10,8 @@ import io
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ARTIFACTS, AS_OF, TEST_PII_KEY
-from tests.serving.conftest import free_port
+from tests.verify.conftest import verify_server
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server, pytest.mark.browser]
 
@@ -40,30 +38,8 @@ def server(tmp_path_factory, published):
     data_dir = tmp_path_factory.mktemp("verify") / "data"
     data_dir.mkdir(parents=True)
     shutil.copy(published["data_dir"] / "serving.duckdb", data_dir / "serving.duckdb")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIMEI_")}
-    env.update(YIMEI_DATA_DIR=str(data_dir), YIMEI_PII_KEY=TEST_PII_KEY, YIMEI_AS_OF=str(AS_OF))
-    yimei = str(Path(sys.executable).with_name("yimei"))
-    process = subprocess.Popen(
-        [yimei, "verify-server", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/docs", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read())
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the verification server did not start")
-    yield {"base": base, "serving": data_dir / "serving.duckdb", "process": process, **published}
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
+    with verify_server(data_dir) as running:
+        yield {**published, **running, "serving": data_dir / "serving.duckdb"}
 
 
 @pytest.fixture(scope="module")
