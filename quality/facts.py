@@ -8,6 +8,8 @@ validated where they are by GX's Spark execution engine, never pulled into panda
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -132,8 +134,5 @@ class SparkFacts:
         frame = self._frame(qualified).select(*columns)
         if matching:
             found = [F.col(column).rlike(pattern) for column in columns for pattern in matching]
-            condition = found[0]
-            for other in found[1:]:
-                condition = condition | other
-            frame = frame.filter(condition)
+            frame = frame.filter(functools.reduce(operator.or_, found))
         yield frame

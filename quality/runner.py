@@ -296,6 +296,7 @@ def _personal_data(sources: list, validator, outcome: RuleOutcome) -> None:
     patterns; GX validates those with the same patterns, and fails the table when any is left.
     Streaming every row into pandas for GX cost 2.2 s of an S day's governance step (py-spy),
     and grows with every published row."""
+    patterns = list(suites.PERSONAL_DATA_PATTERNS.values())
     for table in PUBLISHED_TABLES:
         facts = next((f for f in sources if f.exists(table)), None)
         if facts is None:
@@ -305,7 +306,6 @@ def _personal_data(sources: list, validator, outcome: RuleOutcome) -> None:
         if not columns:
             continue
         suite = suites.build_personal_data_suite(table, columns)
-        patterns = list(suites.PERSONAL_DATA_PATTERNS.values())
         for frame in facts.frames(table, columns, matching=patterns):
             result = validator.validate(f"pii_{table}", frame, suite, [])
             _record_table_failures(result, {"GOV-10": outcome}, table)
