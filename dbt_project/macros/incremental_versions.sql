@@ -1,9 +1,16 @@
-{#- Incremental builds of the latest-version models (stg_orders__orders, stg_reviews__reviews).
+{#- The latest-version facts (stg_orders__orders, stg_reviews__reviews): one row per key in its
+    winning version, partitioned by the month the key was created, rewritten copy-on-write.
 
     The raw tables keep every delivered version; a re-sent partition replaced all rows of its
     `_dt`, so every row loaded since the last build carries a `_loaded_at` later than the newest
     one the model holds (`loaded_at` of its winning versions: a high-water mark that can only be
-    too early, which costs re-ranking, never too late, which would lose data). -#}
+    too early, which costs re-ranking, never too late, which would lose data).
+
+    An incremental build ranks only the versions of the keys whose winner may have changed
+    (keys_to_rerank), and rewrites each month they are in, or were in, as its untouched rows
+    plus those keys' new winners (copy_on_write_months): still one partition overwrite per month
+    on Spark, but the cost follows the day's keys, not every version delivered for the months
+    they touch (at L, 1.27M orders' versions ranked among 27M before). -#}
 
 {#- The keys whose latest version may have changed since the last build: those with a version
     in a partition loaded since (a new, late or re-sent `_dt`), and those whose current winner
@@ -31,47 +38,99 @@
     )
 {%- endmacro %}
 
-{#- Post-hook. delete+insert replaces the rows of the keys a build re-ranked, but a key with no
-    delivered version left (a re-sent partition that no longer holds it) yields no row to
-    replace the old one with: remove such rows. -#}
-{% macro delete_keys_without_versions(key, versions) -%}
-    {{ delete_rows(
-        key ~ " not in (select delivered." ~ key ~ " from " ~ versions ~ " as delivered"
-        ~ " where delivered." ~ key ~ " is not null)"
-    ) }}
+{#- The winning version of each key among `versions`: the latest `updated_at`; ties go to the
+    later delivery, then the later row. Ranked on the key columns only, then joined back: a
+    window carrying every column of millions of rows costs several times as much. -#}
+{% macro winning_versions(versions, key) -%}
+    select {{ versions }}.*
+    from {{ versions }}
+    inner join (
+        select
+            _dt,
+            _source_file,
+            _row_number
+        from (
+            select
+                _dt,
+                _source_file,
+                _row_number,
+                row_number() over (
+                    partition by {{ key }}
+                    order by updated_at desc, _dt desc, _row_number desc, _source_file desc
+                ) as version_rank
+            from {{ versions }}
+        ) as ranked
+        where version_rank = 1
+    ) as winners
+        on
+            {{ versions }}._dt = winners._dt
+            and {{ versions }}._source_file = winners._source_file
+            and {{ versions }}._row_number = winners._row_number
 {%- endmacro %}
 
-{#- Post-hook of a month-partitioned latest-version model, after delete_keys_without_versions.
-    A month rewrite replaces the months it writes: the old row of a key that moved to another
-    month stays behind when its old month had no row left to write. -#}
+{#- The rows to write: `rewritten` (the changed keys in their new winning version; every key in
+    a full build) and, in an incremental build, the other rows of every month those keys are in
+    or were in, as built (`month_column` partitions the model). A changed key without a version
+    left, or now in another month, is dropped from the month it was in because its month is
+    rewritten without it.
+
+    `built_at` (the high-water mark of the models downstream) moves only on the changed keys'
+    rows, so the facts and rules downstream see which rows changed; a month that lost a key
+    (withdrawn, or moved to another month) gets the new `built_at` on every row, so models that
+    rebuild months see that month too. -#}
+{% macro copy_on_write_months(rewritten, key, changed_keys, month_column='created_month') -%}
+    {%- if is_incremental() -%}
+    {%- set changed = 'select ' ~ key ~ ' from ' ~ changed_keys ~ ' where ' ~ key ~ ' is not null' -%}
+    {#- the model's columns as its yml lists them: union all pairs columns by position, and
+        Spark keeps the partition column last. A unit test's model has none and its `this` is a
+        fixture in the model's order: there the rows are paired as they come (`*`). -#}
+    {%- set columns = model.columns.keys() | list if execute and model.columns else [] -%}
+    {%- if execute and not columns and model.resource_type != 'unit_test' -%}
+        {{ exceptions.raise_compiler_error(model.unique_id ~ ': copy-on-write needs the columns in its yml') }}
+    {%- endif -%}
+    {%- set kept_columns = [] -%}
+    {%- for column in columns -%}
+        {%- do kept_columns.append(
+            'case when shrunk.' ~ month_column ~ ' is null then built.built_at else '
+            ~ built_at() ~ ' end as built_at'
+            if column | lower == 'built_at' else 'built.' ~ column
+        ) -%}
+    {%- endfor %}
+    select {{ columns | join(', ') if columns else '*' }} from {{ rewritten }}
+
+    union all
+
+    select {{ kept_columns | join(', ') if kept_columns else 'built.*' }}
+    from {{ this }} as built
+    -- the months holding a changed key that no longer has a row there
+    left join (
+        select distinct before.{{ month_column }}
+        from {{ this }} as before
+        left join {{ rewritten }} as now
+            on
+                before.{{ key }} = now.{{ key }}
+                and before.{{ month_column }} = now.{{ month_column }}
+        where before.{{ key }} in ({{ changed }}) and now.{{ key }} is null
+    ) as shrunk
+        on built.{{ month_column }} = shrunk.{{ month_column }}
+    where
+        built.{{ month_column }} in (
+            select {{ month_column }} from {{ rewritten }}
+            union
+            select {{ month_column }} from {{ this }} where {{ key }} in ({{ changed }})
+        )
+        and built.{{ key }} not in ({{ changed }})
+    {%- else -%}
+    select * from {{ rewritten }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of a month-partitioned model keyed on `key` whose months are rebuilt whole from
+    upstream months: the old row of a key that moved to another month stays behind when its old
+    month had no row left to write. -#}
 {% macro delete_moved_rows(key) -%}
     {{ delete_rows(
         "built_at < " ~ built_at() ~ " and " ~ key ~ " in (select " ~ key ~ " from " ~ this
         ~ " where built_at = " ~ built_at() ~ ")"
     ) }}
-{%- endmacro %}
-
-{#- Month-partitioned latest-version models (`created_month` in the model, `version_month` on
-    each delivered version): the months to rewrite are those the changed keys (a CTE of
-    keys_to_rerank) are in now, and those any of their versions falls in. -#}
-{% macro months_holding_keys(key, changed_keys, versions) -%}
-    select created_month from {{ this }}
-    where {{ key }} in (select {{ key }} from {{ changed_keys }})
-
-    union
-
-    select version_month from {{ versions }}
-    where {{ key }} in (select {{ key }} from {{ changed_keys }})
-{%- endmacro %}
-
-{#- The keys with a version in, or a row of this model in, one of `months` (a CTE of
-    months_holding_keys): every version of them is ranked again. -#}
-{% macro keys_in_months(key, versions, months) -%}
-    select {{ key }} from {{ versions }}
-    where version_month in (select created_month from {{ months }})
-
-    union
-
-    select {{ key }} from {{ this }}
-    where created_month in (select created_month from {{ months }})
 {%- endmacro %}

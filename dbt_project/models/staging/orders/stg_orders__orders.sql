@@ -1,30 +1,20 @@
-{{
-    config(
-        post_hook=[
-            "{{ delete_keys_without_versions('order_id', source('orders', 'orders')) }}",
-            "{{ delete_moved_rows('order_id') }}"
-        ],
-        **partition_overwrite('created_month')
-    )
-}}
+{{ config(**partition_overwrite('created_month')) }}
 
 {#- The order fact: one row per order in its latest version, partitioned by the month the
-    order was created (Asia/Shanghai). Incremental, a month at a time: a build finds the orders
-    that a partition loaded since the last build touches (new, late and re-sent `_dt`s), and
-    rewrites every month they were in or now are in, ranking every delivered version of every
-    order of those months. A later partition updating an earlier order, a re-send that
-    corrects or withdraws the winning version, and one that moves an order to another month
-    all give the result a full refresh gives (tests/transform/test_incremental.py). -#}
+    order was created (Asia/Shanghai). Incremental, copy-on-write a month at a time
+    (macros/incremental_versions.sql): a build finds the orders that a partition loaded since
+    the last build touches (new, late and re-sent `_dt`s), ranks every delivered version of
+    those orders only, and rewrites every month they were in or now are in as its other rows
+    as built plus their new winners. A later partition updating an earlier order, a re-send
+    that corrects or withdraws the winning version, and one that moves an order to another
+    month all give the result a full refresh gives (tests/transform/test_incremental.py). -#}
 
 with
 
 -- read more than once below: not worth materialising every column
 source as {{ not_materialized() }} (
 
-    select
-        *,
-        cast({{ dbt.date_trunc('month', to_local_timestamp('created_at')) }} as date) as version_month
-    from {{ source('orders', 'orders') }}
+    select * from {{ source('orders', 'orders') }}
 
 ),
 
@@ -37,60 +27,21 @@ changed_orders as (
 
 ),
 
--- the months to rewrite: those the changed orders are in now, and those any of their
--- versions falls in
-months_to_rewrite as (
-
-    {{ months_holding_keys('order_id', 'changed_orders', 'source') }}
-
-),
-
 {% endif %}
 
--- every version of every order that is, or may now be, in a month to rewrite (all of them in
--- a full build)
+-- every version of every order whose winner may have changed (all of them in a full build)
 versions as {{ not_materialized() }} (
 
     select * from source
     {% if is_incremental() -%}
-    where order_id in ({{ keys_in_months('order_id', 'source', 'months_to_rewrite') }})
+    where order_id in (select order_id from changed_orders)
     {%- endif %}
-
-),
-
-winning_versions as (
-
-    -- an order counts once, in its latest version; ties go to the later delivery, then the later row.
-    -- Ranked on the key columns only, then joined back: a window carrying every column of
-    -- millions of rows costs several times as much
-    select
-        _dt,
-        _source_file,
-        _row_number
-    from (
-        select
-            _dt,
-            _source_file,
-            _row_number,
-            row_number() over (
-                partition by order_id
-                order by updated_at desc, _dt desc, _row_number desc, _source_file desc
-            ) as version_rank
-        from versions
-    ) as ranked
-    where version_rank = 1
 
 ),
 
 latest_version as (
 
-    select versions.*
-    from versions
-    inner join winning_versions
-        on
-            versions._dt = winning_versions._dt
-            and versions._source_file = winning_versions._source_file
-            and versions._row_number = winning_versions._row_number
+    {{ winning_versions('versions', 'order_id') }}
 
 ),
 
@@ -146,9 +97,13 @@ renamed as (
 
     from latest_version
 
+),
+
+-- the months the changed orders are in or were in: their rows plus the untouched ones as built
+order_months as (
+
+    {{ copy_on_write_months('renamed', 'order_id', 'changed_orders') }}
+
 )
 
-select * from renamed
-{% if is_incremental() -%}
-where created_month in (select created_month from months_to_rewrite)
-{%- endif %}
+select * from order_months

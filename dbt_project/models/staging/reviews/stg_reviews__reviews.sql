@@ -1,28 +1,18 @@
-{{
-    config(
-        post_hook=[
-            "{{ delete_keys_without_versions('review_id', source('reviews', 'reviews')) }}",
-            "{{ delete_moved_rows('review_id') }}"
-        ],
-        **partition_overwrite('created_month')
-    )
-}}
+{{ config(**partition_overwrite('created_month')) }}
 
 {#- The review fact: one row per review in its latest version (a review is re-sent when a
     merchant reply or resolution is added), partitioned by the month the review was written
-    (Asia/Shanghai). Incremental a month at a time, like stg_orders__orders: a build finds the
-    reviews that a partition loaded since the last build touches (new, late and re-sent `_dt`s)
-    and rewrites every month they were in or now are in (tests/transform/test_incremental.py). -#}
+    (Asia/Shanghai). Incremental copy-on-write a month at a time, like stg_orders__orders: a
+    build ranks the versions of the reviews that a partition loaded since the last build
+    touches (new, late and re-sent `_dt`s) and rewrites every month they were in or now are in
+    (tests/transform/test_incremental.py). -#}
 
 with
 
 -- read more than once below: not worth materialising every column
 source as {{ not_materialized() }} (
 
-    select
-        *,
-        cast({{ dbt.date_trunc('month', to_local_timestamp('created_at')) }} as date) as version_month
-    from {{ source('reviews', 'reviews') }}
+    select * from {{ source('reviews', 'reviews') }}
 
 ),
 
@@ -35,60 +25,21 @@ changed_reviews as (
 
 ),
 
--- the months to rewrite: those the changed reviews are in now, and those any of their
--- versions falls in
-months_to_rewrite as (
-
-    {{ months_holding_keys('review_id', 'changed_reviews', 'source') }}
-
-),
-
 {% endif %}
 
--- every version of every review that is, or may now be, in a month to rewrite (all of them in
--- a full build)
+-- every version of every review whose winner may have changed (all of them in a full build)
 versions as {{ not_materialized() }} (
 
     select * from source
     {% if is_incremental() -%}
-    where review_id in ({{ keys_in_months('review_id', 'source', 'months_to_rewrite') }})
+    where review_id in (select review_id from changed_reviews)
     {%- endif %}
-
-),
-
-winning_versions as (
-
-    -- a review counts once, in its latest version; ties go to the later delivery, then the later line.
-    -- Ranked on the key columns only, then joined back: a window carrying every column of
-    -- millions of rows costs several times as much
-    select
-        _dt,
-        _source_file,
-        _row_number
-    from (
-        select
-            _dt,
-            _source_file,
-            _row_number,
-            row_number() over (
-                partition by review_id
-                order by updated_at desc, _dt desc, _row_number desc, _source_file desc
-            ) as version_rank
-        from versions
-    ) as ranked
-    where version_rank = 1
 
 ),
 
 latest_version as (
 
-    select versions.*
-    from versions
-    inner join winning_versions
-        on
-            versions._dt = winning_versions._dt
-            and versions._source_file = winning_versions._source_file
-            and versions._row_number = winning_versions._row_number
+    {{ winning_versions('versions', 'review_id') }}
 
 ),
 
@@ -136,9 +87,13 @@ renamed as (
 
     from latest_version
 
+),
+
+-- the months the changed reviews are in or were in: their rows plus the untouched ones as built
+review_months as (
+
+    {{ copy_on_write_months('renamed', 'review_id', 'changed_reviews') }}
+
 )
 
-select * from renamed
-{% if is_incremental() -%}
-where created_month in (select created_month from months_to_rewrite)
-{%- endif %}
+select * from review_months
