@@ -81,13 +81,7 @@
 {% macro copy_on_write_months(rewritten, key, changed_keys, month_column='created_month') -%}
     {%- if is_incremental() -%}
     {%- set changed = 'select ' ~ key ~ ' from ' ~ changed_keys ~ ' where ' ~ key ~ ' is not null' -%}
-    {#- the model's columns as its yml lists them: union all pairs columns by position, and
-        Spark keeps the partition column last. A unit test's model has none and its `this` is a
-        fixture in the model's order: there the rows are paired as they come (`*`). -#}
-    {%- set columns = model.columns.keys() | list if execute and model.columns else [] -%}
-    {%- if execute and not columns and model.resource_type != 'unit_test' -%}
-        {{ exceptions.raise_compiler_error(model.unique_id ~ ': copy-on-write needs the columns in its yml') }}
-    {%- endif -%}
+    {%- set columns = model_columns() -%}
     {%- set kept_columns = [] -%}
     {%- for column in columns -%}
         {%- do kept_columns.append(

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_reference_changes') }}
+-- depends_on: {{ ref('int_reference_changes') }}, {{ ref('int_orders__enriched') }}
 {{
     config(
         post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'created_month') }}",
@@ -8,28 +8,33 @@
 
 {%- set normal = "'正常'" -%}
 
-{#- Incremental, a month (of order creation) at a time: a build re-judges the months the orders
-    rewrote since its last one, and the months holding orders of a clinic, doctor or product
-    whose CRM or registry data changed since then (a late registry correction re-judges that
-    clinic's orders): macros/incremental_months.sql. Nothing here depends on the run date. -#}
+{#- Incremental, copy-on-write a month (of order creation) at a time
+    (macros/incremental_months.sql): a build judges again the orders int_orders__enriched
+    rewrote since its last one, and those of a clinic, doctor or product whose CRM or registry
+    data changed since then (a late registry correction re-judges that clinic's orders); the
+    other orders of their months are kept as judged. The changed orders are taken from
+    int_orders__enriched, not from the completed ones: an order no longer completed leaves its
+    month here. Nothing here depends on the run date. -#}
 
 with
+
+{% if is_incremental() %}
+
+changed_orders as (
+
+    {{ keys_changed_upstream(ref('int_orders__enriched'), 'order_id', [
+        ('clinic_id', 'clinic'), ('doctor_id', 'doctor'), ('product_registration_no', 'product')
+    ]) }}
+
+),
+
+{% endif %}
 
 orders as (
 
     select * from {{ ref('int_orders__completed') }}
     {% if is_incremental() -%}
-    where created_month in (
-        {{ months_rebuilt_in(ref('int_orders__completed'), 'created_month') }}
-        union
-        {{ months_with_changed_references(ref('int_orders__completed'), 'created_month', 'clinic_id', 'clinic') }}
-        union
-        {{ months_with_changed_references(ref('int_orders__completed'), 'created_month', 'doctor_id', 'doctor') }}
-        union
-        {{ months_with_changed_references(
-            ref('int_orders__completed'), 'created_month', 'product_registration_no', 'product'
-        ) }}
-    )
+    where order_id in (select order_id from changed_orders)
     {%- endif %}
 
 ),
@@ -384,6 +389,13 @@ final as (
         created_month
     from reasons
 
+),
+
+-- the months of the changed orders: their rows plus the other orders as judged
+order_months as (
+
+    {{ copy_on_write_rows('final', 'order_id', 'changed_orders', ref('int_orders__completed')) }}
+
 )
 
-select * from final
+select * from order_months

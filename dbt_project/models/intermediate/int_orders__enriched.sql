@@ -6,21 +6,28 @@
     )
 }}
 
-{#- Incremental, a month (of order creation) at a time: the months stg_orders__orders rewrote
-    since the last build, and those holding orders of a clinic whose CRM row changed
-    (macros/incremental_months.sql). -#}
+{#- Incremental, copy-on-write a month (of order creation) at a time
+    (macros/incremental_months.sql): the orders stg_orders__orders rewrote since the last build,
+    and those of a clinic whose CRM row changed, are enriched again; the other orders of their
+    months are kept as built. -#}
 
 with
+
+{% if is_incremental() %}
+
+changed_orders as (
+
+    {{ keys_changed_upstream(ref('stg_orders__orders'), 'order_id', [('clinic_id', 'clinic')]) }}
+
+),
+
+{% endif %}
 
 orders as (
 
     select * from {{ ref('stg_orders__orders') }}
     {% if is_incremental() -%}
-    where created_month in (
-        {{ months_rebuilt_in(ref('stg_orders__orders'), 'created_month') }}
-        union
-        {{ months_with_changed_references(ref('stg_orders__orders'), 'created_month', 'clinic_id', 'clinic') }}
-    )
+    where order_id in (select order_id from changed_orders)
     {%- endif %}
 
 ),
@@ -98,6 +105,13 @@ enriched as (
     left join cities
         on clinics.city = cities.city
 
+),
+
+-- the months of the changed orders: their rows plus the other orders as built
+order_months as (
+
+    {{ copy_on_write_rows('enriched', 'order_id', 'changed_orders', ref('stg_orders__orders')) }}
+
 )
 
-select * from enriched
+select * from order_months
