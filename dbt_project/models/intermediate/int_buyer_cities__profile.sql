@@ -1,8 +1,28 @@
+-- depends_on: {{ ref('int_orders__enriched') }}
+{{ config(tags=['run_date'], **buyer_partition_overwrite()) }}
+
+{#- Incremental by buyer (macros/incremental_buyers.sql): the buyers whose orders changed, or
+    whose year moved with the run date, are recomputed in every city; the others are copied as
+    built. -#}
+
 with
+
+{% if is_incremental() %}
+
+changed_buyers as (
+
+    {{ buyers_to_recompute() }}
+
+),
+
+{% endif %}
 
 orders as (
 
     select * from {{ ref('int_orders__completed') }}
+    {% if is_incremental() -%}
+    where user_id in (select user_id from changed_buyers)
+    {%- endif %}
 
 ),
 
@@ -134,7 +154,11 @@ final as (
         city_totals.orders_mini_program,
         city_totals.orders_live_stream,
         city_totals.orders_video_consult,
-        city_totals.orders_offline_referral
+        city_totals.orders_offline_referral,
+        {{ as_of_date() }} as as_of_date,
+        {{ built_at() }} as built_at,
+        -- the partition: last, as Spark keeps partition columns
+        {{ buyer_partition('city_totals.user_id') }} as buyer_partition
     from city_totals
     inner join aged
         on
@@ -145,6 +169,12 @@ final as (
             city_totals.user_id = favourite_category.user_id
             and city_totals.clinic_city is not distinct from favourite_category.clinic_city
 
+),
+
+buyer_cities as (
+
+    {{ copy_on_write_buyers('final', 'changed_buyers') }}
+
 )
 
-select * from final
+select * from buyer_cities
