@@ -24,7 +24,6 @@ MODEL_KEYS = {
     "intermediate.int_reviews__manipulation": ["review_id"],
     "intermediate.int_review_verification": ["review_id"],
     "intermediate.int_complaint_response": ["review_id"],
-    "intermediate.int_buyers__spend": ["user_id"],
     "intermediate.int_buyer_cities__profile": ["user_id", "clinic_city"],
     "marts.market_monthly": ["month", "city", "procedure_code"],
     "marts.procedure_price_index": ["month", "city", "procedure_code"],

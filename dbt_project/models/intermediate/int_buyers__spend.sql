@@ -1,27 +1,8 @@
--- depends_on: {{ ref('int_orders__enriched') }}
-{{ config(tags=['run_date'], **buyer_partition_overwrite()) }}
-
-{#- Incremental by buyer (macros/incremental_buyers.sql): the buyers whose orders changed, or
-    whose year moved with the run date, are recomputed; the others are copied as built. -#}
-
 with
-
-{% if is_incremental() %}
-
-changed_buyers as (
-
-    {{ buyers_to_recompute() }}
-
-),
-
-{% endif %}
 
 orders as (
 
     select * from {{ ref('int_orders__completed') }}
-    {% if is_incremental() -%}
-    where user_id in (select user_id from changed_buyers)
-    {%- endif %}
 
 ),
 
@@ -52,23 +33,13 @@ tiered as (
         buyer_totals.spend_365d,
         spend_tiers.spend_tier,
         spend_tiers.sort_order as spend_tier_sort_order,
-        buyer_totals.completed_orders_365d >= 2 as is_repeat_buyer,
-        {{ as_of_date() }} as as_of_date,
-        {{ built_at() }} as built_at,
-        -- the partition: last, as Spark keeps partition columns
-        {{ buyer_partition('buyer_totals.user_id') }} as buyer_partition
+        buyer_totals.completed_orders_365d >= 2 as is_repeat_buyer
     from buyer_totals
     left join spend_tiers
         on
             buyer_totals.spend_365d >= spend_tiers.min_cny
             and (spend_tiers.max_cny is null or buyer_totals.spend_365d < spend_tiers.max_cny)
 
-),
-
-buyers as (
-
-    {{ copy_on_write_buyers('tiered', 'changed_buyers') }}
-
 )
 
-select * from buyers
+select * from tiered
