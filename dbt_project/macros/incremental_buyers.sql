@@ -58,19 +58,11 @@
 {% macro copy_on_write_buyers(recomputed, changed_buyers) -%}
     {%- if is_incremental() -%}
     {%- set columns = model_columns() -%}
-    {%- set kept_columns = [] -%}
-    {%- for column in columns -%}
-        {%- do kept_columns.append(
-            as_of_date() ~ ' as as_of_date' if column | lower == 'as_of_date'
-            else built_at() ~ ' as built_at' if column | lower == 'built_at'
-            else 'built.' ~ column
-        ) -%}
-    {%- endfor %}
     select {{ columns | join(', ') if columns else '*' }} from {{ recomputed }}
 
     union all
 
-    select {{ kept_columns | join(', ') if kept_columns else 'built.*' }}
+    select {{ copied_columns(columns, {'as_of_date': as_of_date(), 'built_at': built_at()}) }}
     from {{ this }} as built
     where built.user_id not in (
         select user_id from {{ changed_buyers }} where user_id is not null

@@ -234,8 +234,7 @@
 
     union all
 
-    select
-        {%- for column in columns or ['*'] %} built.{{ column }}{{ ',' if not loop.last }}{% endfor %}
+    select {{ copied_columns(columns) }}
     from {{ this }} as built
     inner join (
         select {{ key }}, {{ month_column }} from {{ upstream }}
@@ -265,4 +264,17 @@
         {{ exceptions.raise_compiler_error(model.unique_id ~ ': copy-on-write needs its columns listed in its yml') }}
     {%- endif -%}
     {{ return(columns) }}
+{%- endmacro %}
+
+{#- The select list of the rows a copy-on-write model copies from `built` (its `this`): each of
+    `columns` as built, or as the expression `replacements` gives for it. -#}
+{% macro copied_columns(columns, replacements={}) -%}
+    {%- if not columns -%}
+        built.*
+    {%- else -%}
+        {%- for column in columns -%}
+            {{ replacements[column] ~ ' as ' ~ column if column in replacements else 'built.' ~ column }}
+            {{- ', ' if not loop.last }}
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}

@@ -82,19 +82,13 @@
     {%- if is_incremental() -%}
     {%- set changed = 'select ' ~ key ~ ' from ' ~ changed_keys ~ ' where ' ~ key ~ ' is not null' -%}
     {%- set columns = model_columns() -%}
-    {%- set kept_columns = [] -%}
-    {%- for column in columns -%}
-        {%- do kept_columns.append(
-            'case when shrunk.' ~ month_column ~ ' is null then built.built_at else '
-            ~ built_at() ~ ' end as built_at'
-            if column | lower == 'built_at' else 'built.' ~ column
-        ) -%}
-    {%- endfor %}
     select {{ columns | join(', ') if columns else '*' }} from {{ rewritten }}
 
     union all
 
-    select {{ kept_columns | join(', ') if kept_columns else 'built.*' }}
+    select {{ copied_columns(columns, {'built_at':
+        'case when shrunk.' ~ month_column ~ ' is null then built.built_at else ' ~ built_at() ~ ' end'
+    }) }}
     from {{ this }} as built
     -- the months holding a changed key that no longer has a row there
     left join (
