@@ -24,10 +24,12 @@
     }) }}
 {%- endmacro %}
 
-{#- The partition of a buyer's rows: the last character of the id (ten even partitions for the
-    platform's numbered ids), the same on both engines, unlike their hash functions. -#}
+{#- The partition of a buyer's rows: `b` and the last character of the id (ten even partitions
+    for the platform's numbered ids), the same on both engines, unlike their hash functions.
+    The letter keeps it text: a reader of Spark's partition folders (`buyer_partition=b7`)
+    would otherwise take a digit for a number. -#}
 {% macro buyer_partition(user_id) -%}
-    coalesce(right({{ user_id }}, 1), '')
+    concat('b', coalesce(right({{ user_id }}, 1), ''))
 {%- endmacro %}
 
 {#- The buyers whose persona facts may differ from the ones built: an order of theirs rewritten
