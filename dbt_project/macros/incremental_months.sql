@@ -1,12 +1,14 @@
 {#- Incremental facts and marts rewritten a month at a time (partition overwrite).
 
-    A month-partitioned model rebuilds whole months: those its upstream rewrote since its own
+    A month-partitioned model rewrites whole months: those its upstream rewrote since its own
     last build, and those holding an entity whose reference data changed since then
-    (int_reference_changes). On DuckDB the strategy is delete+insert with the month as the
-    key, on Spark insert_overwrite of the month partitions (partition_overwrite() below): the
-    same SQL, the same result. A month that lost every row upstream is emptied by the
-    post-hook delete_emptied_months. Every row carries `built_at`, the start of the dbt
-    invocation that wrote it: the high-water mark of the models built on it. -#}
+    (int_reference_changes); the order facts write them copy-on-write (copy_on_write_rows
+    below: the changed rows recomputed, the others copied as built). On DuckDB the strategy is
+    delete+insert with the month as the key, on Spark insert_overwrite of the month partitions
+    (partition_overwrite() below): the same SQL, the same result. A month that lost every row
+    upstream is emptied by the post-hook delete_emptied_months. Every row carries `built_at`,
+    the start of the dbt invocation that last changed it: the high-water mark of the models
+    built on it. -#}
 
 {#- The strategy of a month-partitioned model on this engine. -#}
 {% macro partition_overwrite_strategy() -%}
