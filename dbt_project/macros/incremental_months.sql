@@ -73,16 +73,6 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Months of `relation` holding an entity (`entity_column`, of `entity_kind` in
-    int_reference_changes) whose reference data changed since this model's last build. -#}
-{% macro months_with_changed_references(relation, month_column, entity_column, entity_kind) -%}
-    select {{ month_column }} from {{ relation }}
-    where {{ entity_column }} in (
-        select entity_key from {{ ref('int_reference_changes') }}
-        where entity_kind = '{{ entity_kind }}' and changed_at > {{ last_built_at() }}
-    )
-{%- endmacro %}
-
 {#- Post-hook: months this model holds that `upstream` no longer has (every order of the
     month withdrawn or moved) are removed; a partition overwrite only replaces the months
     it writes. -#}
