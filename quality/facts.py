@@ -22,6 +22,21 @@ from ingestion.duck import has_table
 BATCH_ROWS = 1_000_000
 
 
+def _outside_sql(column: str, values: Sequence[Any]) -> str:
+    """Where ``column`` holds a value outside ``values``: what GX's ExpectColumnValuesToBeInSet
+    counts as unexpected (it leaves nulls out)."""
+    listed = ", ".join(_literal(v) for v in values)
+    return f"({column} is not null and {column} not in ({listed}))"
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 class DuckDBFacts:
     """Tables of the DuckDB warehouse."""
 
@@ -60,13 +75,17 @@ class DuckDBFacts:
         columns: list[str],
         built_after: datetime | None = None,
         matching: Sequence[str] = (),
+        outside: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> Iterator[Any]:
         """The rows (built after ``built_after``; with ``matching``, only those where a column
         matches one of those regular expressions: RE2, which reads the catalogue's patterns as
-        Python's ``re`` does) in pandas batches."""
+        Python's ``re`` does; with ``outside``, only those where a column holds a value, not
+        null, outside its set) in pandas batches."""
         where, params = ["true"], []
         if built_after is not None:
             where.append(f"built_at > timestamp '{built_after.isoformat(sep=' ')}'")
+        if outside:
+            where.append("(" + " or ".join(_outside_sql(c, values) for c, values in outside) + ")")
         if matching:
             where.append(
                 "("
@@ -82,7 +101,8 @@ class DuckDBFacts:
         for batch in reader:
             batches += 1
             yield batch.to_pandas()
-        if matching and not batches:  # nothing found is a result too: GX validates no rows
+        if (matching or outside) and not batches:
+            # nothing found is a result too: GX validates no rows
             yield reader.schema.empty_table().to_pandas()
 
 
@@ -126,12 +146,20 @@ class SparkFacts:
         columns: list[str],
         built_after: datetime | None = None,
         matching: Sequence[str] = (),
+        outside: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> Iterator[Any]:
         """The rows, or with ``matching`` those where a column matches one of the regular
-        expressions (``rlike``: Java's, which reads the catalogue's patterns alike)."""
+        expressions (``rlike``: Java's, which reads the catalogue's patterns alike), or with
+        ``outside`` those where a column holds a value, not null, outside its set."""
         from pyspark.sql import functions as F
 
         frame = self._frame(qualified).select(*columns)
+        if outside:
+            found = [
+                F.col(column).isNotNull() & ~F.col(column).isin(list(values))
+                for column, values in outside
+            ]
+            frame = frame.filter(functools.reduce(operator.or_, found))
         if matching:
             found = [F.col(column).rlike(pattern) for column in columns for pattern in matching]
             frame = frame.filter(functools.reduce(operator.or_, found))

@@ -27,10 +27,25 @@ def _meta(rule_id: str, **extra) -> dict:
     return {"rule_id": rule_id, "owner": rule.owner, "severity": rule.severity, **extra}
 
 
-def _must_be_true(column: str, rule_id: str, reason_column: str) -> gxe.Expectation:
+# shown in the Data Docs beside the entity rules' counts (quality/runner.py::run_entity_rules)
+SELECTED_ROWS_NOTE = (
+    "Validated on the rows the engine found holding a value outside the set in any column "
+    "this suite checks (every row is scanned; the rows checked per rule are in "
+    "governance.rule_results)."
+)
+
+
+def _in_set(column: str, values: list, rule_id: str, reason_column: str) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeInSet(
-        column=column, value_set=[True], meta=_meta(rule_id, reason_column=reason_column)
+        column=column,
+        value_set=values,
+        meta=_meta(rule_id, reason_column=reason_column),
+        notes=SELECTED_ROWS_NOTE,
     )
+
+
+def _must_be_true(column: str, rule_id: str, reason_column: str) -> gxe.Expectation:
+    return _in_set(column, [True], rule_id, reason_column)
 
 
 def build_clinic_licence_suite() -> gx.ExpectationSuite:
@@ -77,11 +92,7 @@ def build_review_verification_suite() -> gx.ExpectationSuite:
         name="int_review_verification",
         expectations=[
             _must_be_true("review_verified", "GOV-06", "verification_reason"),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="manipulation_flagged",
-                value_set=[False],
-                meta=_meta("GOV-07", reason_column="manipulation_reason"),
-            ),
+            _in_set("manipulation_flagged", [False], "GOV-07", "manipulation_reason"),
         ],
     )
 

@@ -54,3 +54,48 @@ def test_a_table_without_a_match_still_gives_one_frame_to_validate(tmp_path):
     frames = list(DuckDBFacts(con).frames("marts.t", ["district"], matching=patterns))
     assert [list(frame.columns) for frame in frames] == [["district"]]
     assert len(frames[0]) == 0
+
+
+def test_the_rows_the_engine_hands_gx_hold_every_entity_finding(tmp_path):
+    """The entity rules: GX given only the rows DuckDB selects (a value, not null, outside an
+    expectation's set) finds the same failing entities, with their reasons, as GX given every
+    row; nulls, which GX leaves out, are not selected."""
+    from quality.runner import ENTITY_TARGETS, Validator
+
+    target = next(t for t in ENTITY_TARGETS if t.table.endswith("int_review_verification"))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema intermediate")
+    con.execute(
+        f"""
+        create table {target.table} as
+        select 'R' || i as review_id, 'C' || (i % 3) as clinic_id,
+               ([true, false, null])[1 + i % 3] as review_verified,
+               ([true, false, null])[1 + (i // 3) % 3] as manipulation_flagged,
+               'verification ' || i as verification_reason,
+               'manipulation ' || i as manipulation_reason
+        from range(27) t(i)
+        """
+    )
+    index = [target.entity_column, target.clinic_column, *target.reason_columns()]
+    validator = Validator()
+
+    def failing(frames) -> dict:
+        found = {}
+        for frame in frames:
+            result = validator.validate("reviews", frame, target.suite, index)
+            for item in result.results:
+                rule = item.expectation_config.meta["rule_id"]
+                for row in item.result.get("unexpected_index_list") or []:
+                    reason = item.expectation_config.meta["reason_column"]
+                    found[rule, row["review_id"]] = row[reason]
+        return found
+
+    facts = DuckDBFacts(con)
+    every_row = failing(facts.frames(target.table, target.columns()))
+    selected_frames = list(
+        facts.frames(target.table, target.columns(), outside=target.value_sets())
+    )
+    assert failing(selected_frames) == every_row
+    # GOV-06 fails 9 reviews (verified false), GOV-07 9 (flagged true); 15 reviews fail either
+    assert sorted(rule for rule, _ in every_row) == ["GOV-06"] * 9 + ["GOV-07"] * 9
+    assert sum(len(frame) for frame in selected_frames) == 15
