@@ -7,10 +7,11 @@
     too early, which costs re-ranking, never too late, which would lose data).
 
     An incremental build ranks only the versions of the keys whose winner may have changed
-    (keys_to_rerank), and rewrites each month they are in, or were in, as its untouched rows
-    plus those keys' new winners (copy_on_write_months): still one partition overwrite per month
-    on Spark, but the cost follows the day's keys, not every version delivered for the months
-    they touch (at L, 1.27M orders' versions ranked among 27M before). -#}
+    (keys_to_rerank) and writes those keys' new winners (copy_on_write_months): on DuckDB in
+    place of their old rows, on Spark with the untouched rows of each month they are in, or
+    were in (one partition overwrite per month). The cost follows the day's keys, not every
+    version delivered for the months they touch (at L, 1.27M orders' versions ranked among 27M
+    before). -#}
 
 {#- The keys whose latest version may have changed since the last build: those with a version
     in a partition loaded since (a new, late or re-sent `_dt`), and those whose current winner
@@ -70,9 +71,12 @@
 
 {#- The rows to write: `rewritten` (the changed keys in their new winning version; every key in
     a full build) and, in an incremental build, the other rows of every month those keys are in
-    or were in, as built (`month_column` partitions the model). A changed key without a version
-    left, or now in another month, is dropped from the month it was in because its month is
-    rewritten without it.
+    or were in, as built (`month_column` partitions the model) where whole months are written
+    (Spark; copy_on_write() in macros/incremental_months.sql). There a changed key without a
+    version left, or now in another month, is dropped from the month it was in because its
+    month is rewritten without it; on DuckDB, which writes the changed keys' rows in place of
+    their old ones, a moved key's old row goes with the delete on the key, a withdrawn one's
+    with the post-hook delete_withdrawn_versions.
 
     `built_at` (the high-water mark of the models downstream) moves only on the changed keys'
     rows, so the facts and rules downstream see which rows changed; a month that lost a key
@@ -90,8 +94,9 @@
         'case when shrunk.' ~ month_column ~ ' is null then built.built_at else ' ~ built_at() ~ ' end'
     }) }}
     from {{ this }} as built
-    -- the months holding a changed key that no longer has a row there
-    left join (
+    -- the months holding a changed key that no longer has a row there (where only the changed
+    -- rows are written, DuckDB, the other rows of those months only: given the new built_at)
+    {{ 'left' if writes_whole_months() else 'inner' }} join (
         select distinct before.{{ month_column }}
         from {{ this }} as before
         left join {{ rewritten }} as now
@@ -111,6 +116,24 @@
     {%- else -%}
     select * from {{ rewritten }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of a latest-version fact: where only the changed keys' rows were written
+    (DuckDB), a key whose winning version was withdrawn (its partition re-sent without it) keeps
+    its old row, loaded before its partition's current delivery: it goes. Spark rewrote the
+    months without it. -#}
+{% macro delete_withdrawn_versions(versions) -%}
+    {{ return(adapter.dispatch('delete_withdrawn_versions', 'yimei')(versions)) }}
+{%- endmacro %}
+
+{% macro default__delete_withdrawn_versions(versions) -%}
+    delete from {{ this }} as built
+    using (select _dt, max(_loaded_at) as loaded_at from {{ versions }} group by _dt) as delivered
+    where built.delivered_on = delivered._dt and built.loaded_at < delivered.loaded_at
+{%- endmacro %}
+
+{% macro spark__delete_withdrawn_versions(versions) -%}
+    select 1
 {%- endmacro %}
 
 {#- Post-hook of a month-partitioned model keyed on `key` whose months are rebuilt whole from

@@ -1,15 +1,15 @@
 -- depends_on: {{ ref('int_reference_changes') }}, {{ ref('int_orders__enriched') }}
 {{
     config(
-        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'created_month') }}",
-        **partition_overwrite('created_month')
+        post_hook="{{ delete_keys_gone_upstream(ref('int_orders__completed'), 'order_id') }}",
+        **copy_on_write('order_id')
     )
 }}
 
 {%- set normal = "'正常'" -%}
 
-{#- Incremental, copy-on-write a month (of order creation) at a time
-    (macros/incremental_months.sql): a build judges again the orders int_orders__enriched
+{#- Incremental, copy-on-write (macros/incremental_months.sql), a month of order creation at a
+    time on Spark, the changed rows in place on DuckDB: a build judges again the orders int_orders__enriched
     rewrote since its last one, and those of a clinic, doctor or product whose CRM or registry
     data changed since then (a late registry correction re-judges that clinic's orders); the
     other orders of their months are kept as judged. The changed orders are taken from

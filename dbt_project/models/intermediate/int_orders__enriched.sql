@@ -1,15 +1,14 @@
 -- depends_on: {{ ref('int_reference_changes') }}
 {{
     config(
-        post_hook="{{ delete_emptied_months(ref('stg_orders__orders'), 'created_month') }}",
-        **partition_overwrite('created_month')
+        post_hook="{{ delete_keys_gone_upstream(ref('stg_orders__orders'), 'order_id') }}",
+        **copy_on_write('order_id')
     )
 }}
 
-{#- Incremental, copy-on-write a month (of order creation) at a time
-    (macros/incremental_months.sql): the orders stg_orders__orders rewrote since the last build,
-    and those of a clinic whose CRM row changed, are enriched again; the other orders of their
-    months are kept as built. -#}
+{#- Incremental, copy-on-write (macros/incremental_months.sql): the orders stg_orders__orders
+    rewrote since the last build, and those of a clinic whose CRM row changed, are enriched
+    again; the other orders are kept as built (on Spark, copied into the months rewritten). -#}
 
 with
 

@@ -1,11 +1,16 @@
-{{ config(**partition_overwrite('created_month')) }}
+{{
+    config(
+        post_hook="{{ delete_withdrawn_versions(source('orders', 'orders')) }}",
+        **copy_on_write('order_id')
+    )
+}}
 
 {#- The order fact: one row per order in its latest version, partitioned by the month the
-    order was created (Asia/Shanghai). Incremental, copy-on-write a month at a time
+    order was created (Asia/Shanghai). Incremental, copy-on-write
     (macros/incremental_versions.sql): a build finds the orders that a partition loaded since
     the last build touches (new, late and re-sent `_dt`s), ranks every delivered version of
-    those orders only, and rewrites every month they were in or now are in as its other rows
-    as built plus their new winners. A later partition updating an earlier order, a re-send
+    those orders only, and writes their new winners (on Spark with the other rows of every
+    month they were in or now are in, as built). A later partition updating an earlier order, a re-send
     that corrects or withdraws the winning version, and one that moves an order to another
     month all give the result a full refresh gives (tests/transform/test_incremental.py). -#}
 

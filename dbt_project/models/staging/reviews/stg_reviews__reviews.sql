@@ -1,10 +1,16 @@
-{{ config(**partition_overwrite('created_month')) }}
+{{
+    config(
+        post_hook="{{ delete_withdrawn_versions(source('reviews', 'reviews')) }}",
+        **copy_on_write('review_id')
+    )
+}}
 
 {#- The review fact: one row per review in its latest version (a review is re-sent when a
     merchant reply or resolution is added), partitioned by the month the review was written
-    (Asia/Shanghai). Incremental copy-on-write a month at a time, like stg_orders__orders: a
-    build ranks the versions of the reviews that a partition loaded since the last build
-    touches (new, late and re-sent `_dt`s) and rewrites every month they were in or now are in
+    (Asia/Shanghai). Incremental copy-on-write, like stg_orders__orders: a build ranks the
+    versions of the reviews that a partition loaded since the last build touches (new, late
+    and re-sent `_dt`s) and writes their new winners (on Spark every month they were in or now
+    are in)
     (tests/transform/test_incremental.py). -#}
 
 with
