@@ -108,9 +108,9 @@ lint: setup
 
 # Two workers (pytest-xdist), each taking whole modules, so a module's fixtures are built once;
 # the session scenarios (a sample, a run) are built once for both (tests/conftest.py::scenario).
-# On 2 cores: make test 18 min 19 s on a fresh clone, pytest 1,098 s on two workers (257 tests,
-# stop 34, an AMD EPYC where Python runs 10-25% slower; 14 min 37 s at stop 33 on an Intel
-# Xeon; 16 min 29 s before new warehouses reused dbt's parse;
+# On 2 cores: make test 17 min 25 s on a fresh clone, pytest 1,044 s on two workers (258 tests,
+# stop 35, an AMD EPYC where Python runs 10-25% slower; 18 min 19 s at stop 34; 14 min 37 s at
+# stop 33 on an Intel Xeon; 16 min 29 s before new warehouses reused dbt's parse;
 # pytest 17 min 42 s at stop 31); three workers are slower (the runs are CPU-bound: 23 min);
 # 27 min in one process (stop 30).
 TEST_WORKERS ?= 2
