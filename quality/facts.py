@@ -23,18 +23,9 @@ BATCH_ROWS = 1_000_000
 
 
 def _outside_sql(column: str, values: Sequence[Any]) -> str:
-    """Where ``column`` holds a value outside ``values``: what GX's ExpectColumnValuesToBeInSet
-    counts as unexpected (it leaves nulls out)."""
-    listed = ", ".join(_literal(v) for v in values)
-    return f"({column} is not null and {column} not in ({listed}))"
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    """Where ``column`` holds a value outside ``values`` (bound as parameters): what GX's
+    ExpectColumnValuesToBeInSet counts as unexpected (it leaves nulls out)."""
+    return f"({column} is not null and {column} not in ({', '.join('?' for _ in values)}))"
 
 
 class DuckDBFacts:
@@ -86,6 +77,7 @@ class DuckDBFacts:
             where.append(f"built_at > timestamp '{built_after.isoformat(sep=' ')}'")
         if outside:
             where.append("(" + " or ".join(_outside_sql(c, values) for c, values in outside) + ")")
+            params += [value for _, values in outside for value in values]
         if matching:
             where.append(
                 "("
@@ -94,7 +86,7 @@ class DuckDBFacts:
                 )
                 + ")"
             )
-            params = [pattern for _ in columns for pattern in matching]
+            params += [pattern for _ in columns for pattern in matching]
         sql = f"select {', '.join(columns)} from {qualified} where {' and '.join(where)}"
         reader = self.con.execute(sql, params).fetch_record_batch(BATCH_ROWS)
         batches = 0
