@@ -43,10 +43,9 @@
     (`stg_orders__orders`, `int_orders__enriched`, `int_order_compliance`: 19 s of the day).
     `{{ config(post_hook=..., **copy_on_write('order_id')) }}` -#}
 {% macro copy_on_write(key, month_column='created_month') -%}
-    {{ return(adapter.dispatch('copy_on_write', 'yimei')(key, month_column)) }}
-{%- endmacro %}
-
-{% macro default__copy_on_write(key, month_column) -%}
+    {%- if writes_whole_months() -%}
+        {{ return(partition_overwrite(month_column)) }}
+    {%- endif -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
@@ -56,22 +55,10 @@
     }) }}
 {%- endmacro %}
 
-{% macro spark__copy_on_write(key, month_column) -%}
-    {{ return(partition_overwrite(month_column)) }}
-{%- endmacro %}
-
-{#- Whether a copy-on-write build writes whole months (Spark's partition overwrite: the
+{#- Whether a copy-on-write build writes whole months (a partition overwrite, Spark's: the
     untouched rows of a month are copied into it), or only the rows that changed (DuckDB). -#}
 {% macro writes_whole_months() -%}
-    {{ return(adapter.dispatch('writes_whole_months', 'yimei')()) }}
-{%- endmacro %}
-
-{% macro default__writes_whole_months() -%}
-    {{ return(false) }}
-{%- endmacro %}
-
-{% macro spark__writes_whole_months() -%}
-    {{ return(true) }}
+    {{ return(partition_overwrite_strategy() == 'insert_overwrite') }}
 {%- endmacro %}
 
 {#- Post-hook of a copy-on-write model with one row per key of `upstream`: the rows of keys

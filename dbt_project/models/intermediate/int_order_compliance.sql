@@ -8,11 +8,11 @@
 
 {%- set normal = "'正常'" -%}
 
-{#- Incremental, copy-on-write (macros/incremental_months.sql), a month of order creation at a
-    time on Spark, the changed rows in place on DuckDB: a build judges again the orders int_orders__enriched
-    rewrote since its last one, and those of a clinic, doctor or product whose CRM or registry
-    data changed since then (a late registry correction re-judges that clinic's orders); the
-    other orders of their months are kept as judged. The changed orders are taken from
+{#- Incremental, copy-on-write (macros/incremental_months.sql): a build judges again the orders
+    int_orders__enriched rewrote since its last one, and those of a clinic, doctor or product
+    whose CRM or registry data changed since then (a late registry correction re-judges that
+    clinic's orders); the other orders are kept as judged (on Spark, copied into the months
+    rewritten). The changed orders are taken from
     int_orders__enriched, not from the completed ones: an order no longer completed leaves its
     month here. Nothing here depends on the run date. -#}
 
