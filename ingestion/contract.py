@@ -262,7 +262,6 @@ TABLES: tuple[TableContract, ...] = (
     PRACTITIONERS,
     PRODUCTS,
 )
-# Load order matters: orders are resolved against the CRM (GOV-11).
 FEEDS: dict[str, tuple[TableContract, ...]] = {
     "registry": (INSTITUTIONS, PRACTITIONERS, PRODUCTS),
     "clinics": (CLINICS, DOCTORS),
@@ -270,3 +269,6 @@ FEEDS: dict[str, tuple[TableContract, ...]] = {
     "reviews": (REVIEWS,),
 }
 TABLE_BY_NAME = {t.table: t for t in TABLES}
+# Orders are resolved against the CRM at ingestion (GOV-11): a feed loads after the feeds
+# it is resolved against.
+RESOLVED_AGAINST: dict[str, tuple[str, ...]] = {"orders": ("clinics",)}

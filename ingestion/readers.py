@@ -230,24 +230,22 @@ def _read_csv_duckdb(
     con.execute("drop table if exists _csv_rejects")
     con.execute("drop table if exists _csv_scans")
     # The rows come out in file order (and are numbered so) only while insertion order is
-    # preserved; the loader turns it off for its inserts.
-    preserve = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    # preserved: DuckDB's default. The setting is global to the database, shared by the
+    # connections of feeds loading at once (loader.load_feeds), so it is never switched off
+    # for the inserts (at 1M orders that saved nothing measurable: 9.6 s and 9.8 s).
     con.execute("set preserve_insertion_order = true")
-    try:
-        con.execute(
-            f"""
-            create or replace temp table _src as
-            select {select}, row_number() over () as _row_number,
-                   null::varchar as _pre_reason, null::varchar as _raw_line
-            from read_csv({sql_literal(str(path))}, header = true, auto_detect = false,
-                          columns = {{{columns}}}, delim = ',', quote = '"', escape = '"',
-                          strict_mode = true, hive_partitioning = false,
-                          encoding = '{duck_encoding}', store_rejects = true,
-                          rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')
-            """
-        )
-    finally:
-        con.execute(f"set preserve_insertion_order = {str(preserve).lower()}")
+    con.execute(
+        f"""
+        create or replace temp table _src as
+        select {select}, row_number() over () as _row_number,
+               null::varchar as _pre_reason, null::varchar as _raw_line
+        from read_csv({sql_literal(str(path))}, header = true, auto_detect = false,
+                      columns = {{{columns}}}, delim = ',', quote = '"', escape = '"',
+                      strict_mode = true, hive_partitioning = false,
+                      encoding = '{duck_encoding}', store_rejects = true,
+                      rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')
+        """
+    )
     _add_rejected_lines(con, pii_key)
 
 

@@ -16,7 +16,7 @@ import pytest
 from ingestion.contract import FEEDS
 from ingestion.duck import connect
 from ingestion.landing import list_partitions
-from ingestion.loader import DeliveryChanged, load_feed, load_partitions
+from ingestion.loader import DeliveryChanged, load_feed, load_feeds, load_partitions
 from ingestion.pii import pii_hash
 from tests.conftest import TEST_PII_KEY
 
@@ -29,9 +29,15 @@ def load_all(con, landing, run_id):
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, small_landing):
+    """The first load as the pipeline does it: two feeds at a time, a connection each."""
     landing, manifest = small_landing
-    con = connect(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
-    first = load_all(con, landing, "run-1")
+    path = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    con = connect(path)
+
+    def load(own, feed):
+        return load_feed(own, str(landing), feed, TEST_PII_KEY.encode(), "run-1")
+
+    first = {r.feed: r for r in load_feeds(lambda: connect(path), list(FEEDS), load)}
     yield con, landing, manifest, first
     con.close()
 
