@@ -32,4 +32,4 @@ FACT_TABLES: dict[str, tuple[str, ...]] = {
 # Columns of incremental models that record when a row was written or from what, not what it
 # says (macros/incremental_months.sql): outside GOV-11's timestamp bound, never compared as
 # data, never published.
-BOOKKEEPING_COLUMNS: tuple[str, ...] = ("built_at", "source_digest")
+BOOKKEEPING_COLUMNS: tuple[str, ...] = ("built_at", "built_as_of", "source_digest")

@@ -1,27 +1,51 @@
-{#- The buyer-grain persona facts (int_buyer_cities__profile), incremental by buyer. A buyer's
-    row changes only when one of their orders changed upstream, or one of their completed
-    orders entered or left the 365-day window as the run date moved; a build
-    recomputes those buyers from their orders and copies every other row as built. At L a day
-    changes ~50k of ~3M buyers: the profile cost 11.8 s of the L day recomputed whole, 6.7 s
-    copy-on-write (issue 33). int_buyers__spend, one sum per buyer, stays a table: copied it
-    cost 4.4 s, recomputed 2.5 s.
+{#- The buyer-grain persona facts (int_buyer_cities__profile, int_buyers__spend), incremental
+    by buyer. A buyer's rows change only when one of their orders changed upstream, or one of
+    their completed orders entered or left the 365-day window as the run date moved; a build
+    recomputes those buyers from their orders, and the other rows stand as built. At L a day
+    changes ~50k of ~3M buyers: the profile cost 11.8 s of the L day recomputed whole,
+    6.7-7.6 s with every other row copied, the spend per buyer 2.5-3.0 s recomputed whole
+    (issue 33).
+
+    DuckDB writes the recomputed buyers' rows in place of their old ones (delete+insert on the
+    buyer); a recomputed buyer left with no completed order in the window has no row to write,
+    and the post-hook delete_buyers_gone removes her old ones. A row not recomputed keeps the
+    run date (`built_as_of`) and build time (`built_at`) of the build that wrote it: it holds
+    for every run date since, as no order of hers crossed the window meanwhile.
 
     Spark overwrites partitions, never rows, and cannot overwrite a table that the statement
     reads unless it overwrites partitions dynamically: the rows are partitioned by the last
     character of the buyer id (`buyer_partition`), and every build writes every partition (all
-    rows carry the build's `as_of_date` and `built_at`; the post-hook removes a partition left
-    with no buyer, whose rows alone are older). On DuckDB the same rows replace the table's by
-    partition (delete+insert). -#}
+    rows carry the build's `built_as_of` and `built_at`; the post-hook removes a partition left
+    with no buyer, whose rows alone are older). -#}
 
-{% macro buyer_partition_overwrite() -%}
+{% macro copy_on_write_by_buyer() -%}
+    {%- if writes_whole_months() -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': partition_overwrite_strategy(),
+            'unique_key': 'buyer_partition',
+            'partition_by': ['buyer_partition'],
+            'on_schema_change': 'fail',
+            'post_hook': "{{ delete_rows('built_at < ' ~ built_at()) }}",
+        }) }}
+    {%- endif -%}
     {{ return({
         'materialized': 'incremental',
-        'incremental_strategy': partition_overwrite_strategy(),
-        'unique_key': 'buyer_partition',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'user_id',
         'partition_by': ['buyer_partition'],
         'on_schema_change': 'fail',
-        'post_hook': "{{ delete_rows('built_at < ' ~ built_at()) }}",
+        'post_hook': "{{ delete_buyers_gone() }}",
     }) }}
+{%- endmacro %}
+
+{#- Post-hook where only the recomputed buyers' rows were written (DuckDB): the rows of a buyer
+    without a completed order in the 365-day window (the persona population) go. -#}
+{% macro delete_buyers_gone() -%}
+    {{ delete_rows(
+        "user_id not in (select user_id from " ~ ref('int_orders__completed')
+        ~ " where completed_in_last_365_days and user_id is not null)"
+    ) }}
 {%- endmacro %}
 
 {#- The partition of a buyer's rows: `b` and the last character of the id (ten even partitions
@@ -37,7 +61,7 @@
     where an order that stops being completed is still seen), or a completed order that is
     inside the 365-day window of one run date and outside the other's. -#}
 {% macro buyers_to_recompute() -%}
-    {%- set last_as_of = '(select max(as_of_date) from ' ~ this ~ ')' -%}
+    {%- set last_as_of = '(select max(built_as_of) from ' ~ this ~ ')' -%}
     {%- set earlier = 'least(' ~ last_as_of ~ ', ' ~ as_of_date() ~ ')' -%}
     {%- set later = 'greatest(' ~ last_as_of ~ ', ' ~ as_of_date() ~ ')' -%}
     select user_id from {{ ref('int_orders__enriched') }}
@@ -55,16 +79,17 @@
 {%- endmacro %}
 
 {#- The rows to write: `recomputed` (the rows of the buyers in `changed_buyers`, a CTE of
-    buyers_to_recompute; every buyer in a full build) and, in an incremental build, every other
-    buyer's rows as built, with this build's run date and build time. -#}
+    buyers_to_recompute; every buyer in a full build) and, in an incremental build where whole
+    partitions are written (Spark), every other buyer's rows as built, with this build's run
+    date and build time. -#}
 {% macro copy_on_write_buyers(recomputed, changed_buyers) -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and writes_whole_months() -%}
     {%- set columns = model_columns() -%}
     select {{ columns | join(', ') if columns else '*' }} from {{ recomputed }}
 
     union all
 
-    select {{ copied_columns(columns, {'as_of_date': as_of_date(), 'built_at': built_at()}) }}
+    select {{ copied_columns(columns, {'built_as_of': as_of_date(), 'built_at': built_at()}) }}
     from {{ this }} as built
     where built.user_id not in (
         select user_id from {{ changed_buyers }} where user_id is not null

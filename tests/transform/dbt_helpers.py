@@ -25,6 +25,7 @@ MODEL_KEYS = {
     "intermediate.int_review_verification": ["review_id"],
     "intermediate.int_complaint_response": ["review_id"],
     "intermediate.int_buyer_cities__profile": ["user_id", "clinic_city"],
+    "intermediate.int_buyers__spend": ["user_id"],
     "marts.market_monthly": ["month", "city", "procedure_code"],
     "marts.procedure_price_index": ["month", "city", "procedure_code"],
     "marts.clinic_scorecard": ["clinic_id"],

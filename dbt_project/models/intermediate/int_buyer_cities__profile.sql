@@ -1,8 +1,8 @@
 -- depends_on: {{ ref('int_orders__enriched') }}
-{{ config(tags=['run_date'], **buyer_partition_overwrite()) }}
+{{ config(tags=['run_date'], **copy_on_write_by_buyer()) }}
 
 {#- Incremental by buyer (macros/incremental_buyers.sql): the buyers whose orders changed, or
-    whose year moved with the run date, are recomputed in every city; the others are copied as
+    whose year moved with the run date, are recomputed in every city; the others stand as
     built. -#}
 
 with
@@ -155,7 +155,7 @@ final as (
         city_totals.orders_live_stream,
         city_totals.orders_video_consult,
         city_totals.orders_offline_referral,
-        {{ as_of_date() }} as as_of_date,
+        {{ as_of_date() }} as built_as_of,
         {{ built_at() }} as built_at,
         -- the partition: last, as Spark keeps partition columns
         {{ buyer_partition('city_totals.user_id') }} as buyer_partition
