@@ -8,7 +8,8 @@
 
     DuckDB writes the recomputed buyers' rows in place of their old ones (delete+insert on the
     buyer); a recomputed buyer left with no completed order in the window has no row to write,
-    and the post-hook delete_buyers_gone removes her old ones. A row not recomputed keeps the
+    and the post-hook delete_buyers_gone removes her old ones (copy_on_write() on the buyer:
+    macros/incremental_months.sql). A row not recomputed keeps the
     run date (`built_as_of`) and build time (`built_at`) of the build that wrote it: it holds
     for every run date since, as no order of hers crossed the window meanwhile.
 
@@ -18,34 +19,22 @@
     rows carry the build's `built_as_of` and `built_at`; the post-hook removes a partition left
     with no buyer, whose rows alone are older). -#}
 
-{% macro copy_on_write_by_buyer() -%}
-    {%- if writes_whole_months() -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': partition_overwrite_strategy(),
-            'unique_key': 'buyer_partition',
-            'partition_by': ['buyer_partition'],
-            'on_schema_change': 'fail',
-            'post_hook': "{{ delete_rows('built_at < ' ~ built_at()) }}",
-        }) }}
-    {%- endif -%}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'delete+insert',
-        'unique_key': 'user_id',
-        'partition_by': ['buyer_partition'],
-        'on_schema_change': 'fail',
-        'post_hook': "{{ delete_buyers_gone() }}",
-    }) }}
-{%- endmacro %}
-
-{#- Post-hook where only the recomputed buyers' rows were written (DuckDB): the rows of a buyer
-    without a completed order in the 365-day window (the persona population) go. -#}
+{#- Post-hook of the persona facts (`config(post_hook="{{ delete_buyers_gone() }}",
+    **copy_on_write('user_id', 'buyer_partition'))`): the rows of a buyer no longer in the
+    persona population (no completed order in the 365-day window) go. DuckDB wrote the
+    recomputed buyers' rows only and deletes the others by the anti join of
+    delete_keys_gone_upstream; Spark rewrote every partition, so the rows older than this build
+    are those of a partition left with no buyer. -#}
 {% macro delete_buyers_gone() -%}
-    {{ delete_rows(
-        "user_id not in (select user_id from " ~ ref('int_orders__completed')
-        ~ " where completed_in_last_365_days and user_id is not null)"
-    ) }}
+    {%- if writes_whole_months() -%}
+        {{ delete_rows('built_at < ' ~ built_at()) }}
+    {%- else -%}
+        {{ delete_keys_gone_upstream(
+            '(select user_id from ' ~ ref('int_orders__completed')
+            ~ ' where completed_in_last_365_days)',
+            'user_id'
+        ) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The partition of a buyer's rows: `b` and the last character of the id (ten even partitions

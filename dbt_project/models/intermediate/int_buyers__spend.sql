@@ -1,5 +1,11 @@
 -- depends_on: {{ ref('int_orders__enriched') }}
-{{ config(tags=['run_date'], **copy_on_write_by_buyer()) }}
+{{
+    config(
+        tags=['run_date'],
+        post_hook="{{ delete_buyers_gone() }}",
+        **copy_on_write('user_id', 'buyer_partition')
+    )
+}}
 
 {#- Incremental by buyer, as the persona profile (macros/incremental_buyers.sql). -#}
 
