@@ -63,8 +63,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from yimei_cli.pipeline import run_pipeline
+    from yimei_cli import heap
 
+    with heap.loading_for_good():
+        from yimei_cli.pipeline import run_pipeline
     return run_pipeline(_settings(args), rebuild=args.rebuild, full_refresh=args.full_refresh)
 
 
@@ -378,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        from yimei_cli import heap
+
+        heap.exit_without_last_collection()
 
 
 def _settings_or_none(args: argparse.Namespace) -> Settings | None:

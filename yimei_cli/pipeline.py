@@ -17,6 +17,7 @@ from ingestion.loader import pending_partitions
 from ingestion.settings import EngineMismatch, Settings
 from orchestration.event_log import instance_for_runs
 from orchestration.runs import fail_dead_runs
+from yimei_cli import heap
 from yimei_cli.failures import describe_step_failures
 
 # Dagster's console logger stays quiet: a failed step is told by describe_step_failures,
@@ -141,11 +142,12 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
                 )
                 _catch_up_endpoint(settings)
                 return 0
-    from orchestration.definitions import defs  # after settings.export(): resources read env
-    from orchestration.feeds.partitions import range_tags
-    from orchestration.jobs import ingest_job
-    from orchestration.serving.assets import SERVING
-    from orchestration.transform.selection import last_successful_build, plan_build
+    with heap.loading_for_good():
+        from orchestration.definitions import defs  # after settings.export(): env is read
+        from orchestration.feeds.partitions import range_tags
+        from orchestration.jobs import ingest_job
+        from orchestration.serving.assets import SERVING
+        from orchestration.transform.selection import last_successful_build, plan_build
 
     ingest_run_ids: list[str] = []
     with _instance() as instance:
