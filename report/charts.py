@@ -91,7 +91,7 @@ def _rc() -> dict:
         "ytick.color": INK,
         "legend.frameon": False,
         "legend.fontsize": 8,
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",
         "svg.hashsalt": "yimei-report",
     }
 
@@ -106,6 +106,13 @@ def to_data_uri(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _bar_label(ax, value, y, text: str, **style) -> None:
+    """The value at the end of a horizontal bar, 2.5 pt after it (SVG drops leading spaces)."""
+    ax.annotate(
+        text, (value, y), xytext=(2.5, 0), textcoords="offset points", va="center", **style
+    )
 
 
 def _wan(value, _pos=None) -> str:
@@ -171,7 +178,7 @@ def city_ranking(ranking: pd.DataFrame, city: str) -> str:
         ax.barh(data["city"], data["gmv"], color=colors)
         ax.xaxis.set_major_formatter(FuncFormatter(_wan))
         for y, v in enumerate(data["gmv"]):
-            ax.text(v, y, " " + _wan(v), va="center", fontsize=7.5, color=INK)
+            _bar_label(ax, v, y, _wan(v), fontsize=7.5, color=INK)
         ax.set_xlabel("GMV（元）")
         ax.set_xlim(0, data["gmv"].max() * 1.15)
         return fig
@@ -283,7 +290,7 @@ def persona_favourites(personas: pd.DataFrame) -> str:
         ax.barh([CATEGORY.get(c, c) for c in fav.index], fav.values,
                 color=PALETTE[: len(fav)][::-1])
         for y, v in enumerate(fav.values):
-            ax.text(v, y, f" {int(v):,}", va="center", fontsize=7.5)
+            _bar_label(ax, v, y, f"{int(v):,}", fontsize=7.5)
         ax.set_xlabel("买家数")
         ax.set_xlim(0, max(1, fav.max()) * 1.12)
         return fig
@@ -301,7 +308,7 @@ def travel_origins(origins: pd.DataFrame) -> str:
         colors = [GREY if c == "其他城市" else ROSE for c in data["buyer_city"]]
         ax.barh(data["buyer_city"], data["orders"], color=colors)
         for y, (v, s) in enumerate(zip(data["orders"], data["share"], strict=True)):
-            ax.text(v, y, f" {int(v):,}单（{s * 100:.1f}%）", va="center", fontsize=7.5)
+            _bar_label(ax, v, y, f"{int(v):,}单（{s * 100:.1f}%）", fontsize=7.5)
         ax.set_xlabel("外地客完成订单（单）")
         ax.set_xlim(0, max(1, data["orders"].max()) * 1.3)
         return fig
@@ -413,9 +420,9 @@ def compliance(rows: list[tuple[str, float | None, float | None]]) -> str:
         ax.barh(y - 0.19, city, 0.38, color=ROSE, label="本市")
         ax.barh(y + 0.19, nat, 0.38, color=GREY, label="全国")
         for yy, v in zip(y, city, strict=True):
-            ax.text(v, yy - 0.19, f" {v * 100:.1f}%", va="center", fontsize=7)
+            _bar_label(ax, v, yy - 0.19, f"{v * 100:.1f}%", fontsize=7)
         for yy, v in zip(y, nat, strict=True):
-            ax.text(v, yy + 0.19, f" {v * 100:.1f}%", va="center", fontsize=7, color="#666666")
+            _bar_label(ax, v, yy + 0.19, f"{v * 100:.1f}%", fontsize=7, color="#666666")
         ax.set_yticks(y, [r[0] for r in rows])
         ax.invert_yaxis()
         top = max(max(city), max(nat), 0.001)
