@@ -33,6 +33,7 @@ import pandas as pd
 from quality import suites
 from quality.facts import DuckDBFacts, SparkFacts
 from quality.findings import DDL as FINDINGS_DDL
+from quality.findings import carry_findings
 from quality.published import PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
 
@@ -52,13 +53,23 @@ class RuleOutcome:
     entities_checked: int = 0
     failing: dict[str, tuple[str | None, str]] = field(
         default_factory=dict
-    )  # id -> (clinic, detail)
-    # findings of entities this run did not revalidate: kept as they were (run, detection time)
-    carried: set[str] = field(default_factory=set)
+    )  # id -> (clinic, detail), of the entities this run validated
+    # findings of entities this run did not revalidate, kept as they were (run, detection time)
+    # in the warehouse (quality/findings.py, carry_findings): their number and smallest ids
+    carried: int = 0
+    carried_sample: tuple[str, ...] = ()
+
+    @property
+    def failing_count(self) -> int:
+        return len(self.failing) + self.carried
 
     @property
     def passed(self) -> bool:
-        return not self.failing
+        return self.failing_count == 0
+
+    def sample(self, size: int = 10) -> list[str]:
+        """The smallest failing entity ids, validated this run or carried."""
+        return sorted([*self.failing, *self.carried_sample])[:size]
 
 
 @dataclass(frozen=True)
@@ -263,7 +274,12 @@ def run_entity_rules(
         newest = facts.newest_built_at(target.table)
         since = done.get((target.table, fingerprint)) if newest is not None else None
         if since is not None:
-            _carry_findings(con, target, since, outcomes)
+            carried = carry_findings(
+                con, target.rule_ids(), target.table, target.entity_column, since
+            )
+            for rule_id, (count, sample) in carried.items():
+                outcomes[rule_id].carried += count
+                outcomes[rule_id].carried_sample += sample
         if newest is not None:
             marks.append(ValidationMark(target.table, fingerprint, newest))
         frames = facts.frames(
@@ -284,25 +300,6 @@ def run_entity_rules(
         for rule_id in target.rule_ids():
             outcomes[rule_id].entities_checked += checked
     return outcomes, marks
-
-
-def _carry_findings(con, target: EntityTarget, since: datetime, outcomes) -> None:
-    """Findings of the rows dbt did not rewrite since ``since`` stay as they are."""
-    rows = con.execute(
-        f"""
-        select rule_id, entity_id, clinic_id, detail
-        from governance.findings
-        where rule_id in (select unnest(?)) and status <> 'resolved'
-          and entity_id in (
-              select cast({target.entity_column} as varchar) from {target.table}
-              where built_at <= ?
-          )
-        """,
-        [target.rule_ids(), since],
-    ).fetchall()
-    for rule_id, entity_id, clinic_id, detail in rows:
-        outcomes[rule_id].failing[entity_id] = (clinic_id, detail)
-        outcomes[rule_id].carried.add(entity_id)
 
 
 def _record_table_failures(result, outcome_by_rule: dict[str, RuleOutcome], entity: str) -> None:

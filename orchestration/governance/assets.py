@@ -120,7 +120,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     yield dg.MaterializeResult(asset_key=LISTING_ACTIONS, metadata={"actions": actions})
     yield dg.MaterializeResult(
         asset_key=RULE_RESULTS,
-        metadata={r: len(o.failing) for r, o in sorted(outcomes.items())},
+        metadata={r: o.failing_count for r, o in sorted(outcomes.items())},
     )
     for rule in RULES:
         outcome = outcomes[rule.rule_id]
@@ -131,8 +131,8 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
             metadata={
                 "entities_checked": outcome.entities_checked,
-                "entities_failing": len(outcome.failing),
-                "sample": ", ".join(sorted(outcome.failing)[:10]),
+                "entities_failing": outcome.failing_count,
+                "sample": ", ".join(outcome.sample()),
             },
         )
 
