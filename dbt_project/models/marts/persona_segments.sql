@@ -67,16 +67,37 @@ cells as (
 ),
 
 -- GOV-13: a cell under {{ min_buyers }} buyers is merged into one row per city
+merged_cells as (
+
+    select
+        city,
+        case when buyers >= {{ min_buyers }} then age_band else 'merged' end as age_band,
+        case when buyers >= {{ min_buyers }} then gender else 'merged' end as gender,
+        case when buyers >= {{ min_buyers }} then spend_tier else 'merged' end as spend_tier,
+        case
+            when buyers >= {{ min_buyers }} then favourite_category else 'merged'
+        end as favourite_category,
+        buyers,
+        orders,
+        spend,
+        repeat_buyers,
+        orders_app,
+        orders_mini_program,
+        orders_live_stream,
+        orders_video_consult,
+        orders_offline_referral
+    from cells
+
+),
+
 aggregated as (
 
     select
         city,
-        case when buyers >= {{ min_buyers }} then age_band else 'merged' end as merged_age_band,
-        case when buyers >= {{ min_buyers }} then gender else 'merged' end as merged_gender,
-        case when buyers >= {{ min_buyers }} then spend_tier else 'merged' end as merged_spend_tier,
-        case
-            when buyers >= {{ min_buyers }} then favourite_category else 'merged'
-        end as merged_favourite_category,
+        age_band,
+        gender,
+        spend_tier,
+        favourite_category,
         cast(sum(buyers) as bigint) as buyers,
         sum(orders) as orders,
         sum(spend) as spend,
@@ -86,8 +107,8 @@ aggregated as (
         sum(orders_live_stream) as orders_live_stream,
         sum(orders_video_consult) as orders_video_consult,
         sum(orders_offline_referral) as orders_offline_referral
-    from cells
-    group by 1, 2, 3, 4, 5
+    from merged_cells
+    group by city, age_band, gender, spend_tier, favourite_category
 
 ),
 
@@ -96,10 +117,10 @@ final as (
     select
         aggregated.city,
         cities.province,
-        aggregated.merged_age_band as age_band,
-        aggregated.merged_gender as gender,
-        aggregated.merged_spend_tier as spend_tier,
-        aggregated.merged_favourite_category as favourite_category,
+        aggregated.age_band,
+        aggregated.gender,
+        aggregated.spend_tier,
+        aggregated.favourite_category,
         aggregated.buyers,
         cast(aggregated.orders as bigint) as orders,
         {{ mean_to_cent('aggregated.spend', 'aggregated.buyers') }} as avg_spend_per_buyer,
