@@ -175,23 +175,12 @@ def carry_findings(
         """,
         [rule_ids, since],
     )
-    counts = con.execute(
-        f"select rule_id, count(*) from {CARRIED_FINDINGS} "
+    rows = con.execute(
+        f"select rule_id, count(*), min(entity_id, 10) from {CARRIED_FINDINGS} "
         "where rule_id in (select unnest(?)) group by rule_id",
         [rule_ids],
     ).fetchall()
-    samples: dict[str, list[str]] = {}
-    for rule_id, entity_id in con.execute(
-        f"""
-        select rule_id, entity_id from {CARRIED_FINDINGS}
-        where rule_id in (select unnest(?))
-        qualify row_number() over (partition by rule_id order by entity_id) <= 10
-        order by rule_id, entity_id
-        """,
-        [rule_ids],
-    ).fetchall():
-        samples.setdefault(rule_id, []).append(entity_id)
-    return {rule_id: (count, tuple(samples[rule_id])) for rule_id, count in counts}
+    return {rule_id: (count, tuple(smallest)) for rule_id, count, smallest in rows}
 
 
 def write_findings(
