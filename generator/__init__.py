@@ -10,6 +10,16 @@ totals to check the marts against.
 """
 
 from generator.config import SampleConfig, cli_args, config_from_args
-from generator.core import generate
 
 __all__ = ["SampleConfig", "cli_args", "config_from_args", "generate"]
+
+
+def __getattr__(name: str):
+    # `generate` (numpy, polars and the world builders) loads when first used: every `yimei`
+    # command declares the generator's options, and `yimei run` never generates (1.25 s of an
+    # L day's start with a cold page cache, py-spy)
+    if name == "generate":
+        from generator.core import generate
+
+        return generate
+    raise AttributeError(f"module 'generator' has no attribute {name!r}")
