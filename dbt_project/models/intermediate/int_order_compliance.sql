@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_reference_changes') }}, {{ ref('int_orders__enriched') }}
 {{
     config(
-        post_hook="{{ delete_keys_gone_upstream(ref('int_orders__completed'), 'order_id') }}",
+        post_hook="{{ delete_keys_gone_upstream(
+            ref('int_orders__completed'), 'order_id', changed_in=ref('int_orders__enriched')
+        ) }}",
         **copy_on_write('order_id')
     )
 }}

@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_reference_changes') }}
 {{
     config(
-        post_hook="{{ delete_keys_gone_upstream(ref('stg_orders__orders'), 'order_id') }}",
+        post_hook="{{ delete_keys_gone_upstream(
+            ref('stg_orders__orders'), 'order_id', changed_in=ref('stg_orders__orders')
+        ) }}",
         **copy_on_write('order_id')
     )
 }}
