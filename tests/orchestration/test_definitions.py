@@ -84,7 +84,7 @@ def test_every_rule_is_an_asset_check_and_blocking_ones_block():
         assert rule.check_name in checks, rule.rule_id
         assert checks[rule.check_name].blocking == rule.blocking, rule.rule_id
     # dbt tests are shown as asset checks too
-    assert any(name.startswith(("unique_", "not_null_")) for name in checks)
+    assert any(name.startswith(("unique_", "declared_not_null_")) for name in checks)
 
 
 def test_the_dbt_resource_knows_its_dbt_without_running_dbt_version(monkeypatch):

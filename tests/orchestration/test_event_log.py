@@ -78,7 +78,7 @@ def test_the_events_of_a_pipeline_run_are_read_by_dagsters_own_storage(clean_run
             ).records
         }
     assert {rule.check_name for rule in RULES} <= checks
-    assert any(name.startswith("not_null_") for name in checks)  # dbt's tests, checks too
+    assert any(name.startswith("declared_not_null_") for name in checks)  # dbt's tests, checks too
 
 
 @pytest.mark.pipeline

@@ -25,7 +25,7 @@ ORDERS = "staging.stg_orders__orders"
 ORDERS_ID = "model.yimei.stg_orders__orders"
 NOTES = "audit.model_tests_passed"
 UNIQUE = "unique_stg_orders__orders_order_id"
-NOT_NULL = "not_null_stg_orders__orders_order_id"
+NOT_NULL = "declared_not_null_stg_orders__orders_"
 
 
 @pytest.fixture
