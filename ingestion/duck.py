@@ -73,5 +73,18 @@ def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.Du
         read_only=read_only,
         config={"memory_limit": memory_limit(), "temp_directory": temp_directory()},
     )
+    return _session(con)
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection of its own to ``con``'s database, for another thread: DuckDB's way for
+    threads (``con.cursor()``). A second ``duckdb.connect`` of the same file while the first
+    connection closes attaches it again, and DuckDB 1.5 can then fail with "Unique file handle
+    conflict" (seen when a loader thread connected as the main thread closed its connection)."""
+    return _session(con.cursor())
+
+
+def _session(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # a setting of the connection, not of the database: a cursor does not inherit it
     con.execute("set TimeZone = 'Asia/Shanghai'")
     return con

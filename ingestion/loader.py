@@ -25,7 +25,7 @@ import duckdb
 from ingestion import audit, faults
 from ingestion.audit import LOAD_COLUMNS, known_deliveries
 from ingestion.contract import FEEDS, RESOLVED_AGAINST
-from ingestion.duck import sql_literal
+from ingestion.duck import cursor, sql_literal
 from ingestion.lake import LakeChunk
 from ingestion.landing import Partition, list_partitions
 from ingestion.staging import (
@@ -267,54 +267,57 @@ def load_feeds(
     workers: int = LOAD_WORKERS,
 ) -> Iterator[FeedLoadResult]:
     """Run ``load(con, feed)`` for each of ``feeds``, ``workers`` at a time in threads, each
-    on a connection of its own from ``open_connection`` (DuckDB connections are not shared
-    between threads), each feed once the feeds it is resolved against (``RESOLVED_AGAINST``)
-    among them have loaded, in the order given otherwise; yield each result as its feed
-    completes.
+    on a connection of its own (DuckDB connections are not shared between threads) to the
+    database of one connection from ``open_connection``, open until they finish, each feed
+    once the feeds it is resolved against (``RESOLVED_AGAINST``) among them have loaded, in the
+    order given otherwise; yield each result as its feed completes.
 
-    The schemas are created first, on one connection: two transactions creating them at
+    The schemas are created first, on that connection: two transactions creating them at
     once conflict. After a failure no feed starts: the ones loading finish (each chunk
     commits whole or not at all) and are yielded, then the first error is raised.
     """
+    failure: BaseException | None = None
     with open_connection() as con:
         audit.ensure_schema(con)
 
-    def run(feed: str) -> FeedLoadResult:
-        with open_connection() as con:
-            return load(con, feed)
+        def run(feed: str) -> FeedLoadResult:
+            worker = cursor(con)
+            try:
+                return load(worker, feed)
+            finally:
+                worker.close()
 
-    pending, loaded = list(feeds), set()
-    running: dict[Future[FeedLoadResult], str] = {}
-    failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
-        while True:
-            while failure is None and len(running) < workers:
-                ready = next(
-                    (
-                        feed
-                        for feed in pending
-                        if all(
-                            needed in loaded or needed not in feeds
-                            for needed in RESOLVED_AGAINST.get(feed, ())
-                        )
-                    ),
-                    None,
-                )
-                if ready is None:
+        pending, loaded = list(feeds), set()
+        running: dict[Future[FeedLoadResult], str] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+            while True:
+                while failure is None and len(running) < workers:
+                    ready = next(
+                        (
+                            feed
+                            for feed in pending
+                            if all(
+                                needed in loaded or needed not in feeds
+                                for needed in RESOLVED_AGAINST.get(feed, ())
+                            )
+                        ),
+                        None,
+                    )
+                    if ready is None:
+                        break
+                    pending.remove(ready)
+                    running[pool.submit(run, ready)] = ready
+                if not running:
                     break
-                pending.remove(ready)
-                running[pool.submit(run, ready)] = ready
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                feed = running.pop(future)
-                try:
-                    result = future.result()
-                except BaseException as error:  # noqa: BLE001 - raised once the others finish
-                    failure = failure or error
-                    continue
-                loaded.add(feed)
-                yield result
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    feed = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BaseException as error:  # noqa: BLE001 - raised once the others finish
+                        failure = failure or error
+                        continue
+                    loaded.add(feed)
+                    yield result
     if failure is not None:
         raise failure
