@@ -67,24 +67,19 @@
     without them and only has to empty a month left with no row (delete_emptied_months);
     DuckDB wrote the changed keys only, and deletes the others here (an anti join on the key).
 
-    Given `changed_in` (`upstream` itself, or the table `upstream` filters), the anti join
-    reads only the months where a key can have gone: those `changed_in` rewrote since this
-    model's previous build, and those `upstream` no longer has. A key leaves a month only by a
-    change written there: its own new row (a status that is no longer completed), or, when it
-    lost every version, the new `built_at` of that month's other rows (copy_on_write_months in
-    macros/incremental_versions.sql). At L the anti join of every key had cost 1.0-1.35 s a day
-    per model (10M against 10M). -#}
-{% macro delete_keys_gone_upstream(upstream, key, month_column='created_month', changed_in=none) -%}
-    {{ return(adapter.dispatch('delete_keys_gone_upstream', 'yimei')(upstream, key, month_column, changed_in)) }}
+    A gone key's row is one this build did not write (it writes the keys `upstream` has), and it
+    is in a month where a key can have gone: one `changed_in` (`upstream` itself, or the table
+    `upstream` filters) rewrote since this model's previous build, or one `upstream` no longer
+    has. A key leaves a month only by a change written there: its own new row (a status that is
+    no longer completed), or, when it lost every version, the new `built_at` of that month's
+    other rows (copy_on_write_months in macros/incremental_versions.sql). At L the anti join of
+    every key had cost 1.0-1.35 s a day per model (10M against 10M), and 2.1 s in a first
+    build, where no row is older than the build. -#}
+{% macro delete_keys_gone_upstream(upstream, key, changed_in, month_column='created_month') -%}
+    {{ return(adapter.dispatch('delete_keys_gone_upstream', 'yimei')(upstream, key, changed_in, month_column)) }}
 {%- endmacro %}
 
-{% macro default__delete_keys_gone_upstream(upstream, key, month_column, changed_in) -%}
-    {%- if changed_in is none -%}
-    {{ delete_rows(
-        key ~ " in (select " ~ key ~ " from " ~ this ~ " anti join (select " ~ key ~ " from "
-        ~ upstream ~ ") as kept using (" ~ key ~ "))"
-    ) }}
-    {%- else -%}
+{% macro default__delete_keys_gone_upstream(upstream, key, changed_in, month_column) -%}
     {%- set months -%}
         select {{ month_column }} from {{ changed_in }} where built_at > {{ previous_built_at() }}
         union
@@ -95,13 +90,13 @@
     {%- endset -%}
     {{ delete_rows(
         key ~ " in (select " ~ key ~ " from (select " ~ key ~ " from " ~ this ~ " where "
-        ~ month_column ~ " in (" ~ months ~ ")) as here anti join (select " ~ key ~ " from "
-        ~ upstream ~ " where " ~ month_column ~ " in (" ~ months ~ ")) as kept using (" ~ key ~ "))"
+        ~ month_column ~ " in (" ~ months ~ ") and built_at < " ~ built_at() ~ ") as here"
+        ~ " anti join (select " ~ key ~ " from " ~ upstream ~ " where " ~ month_column
+        ~ " in (" ~ months ~ ")) as kept using (" ~ key ~ "))"
     ) }}
-    {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_keys_gone_upstream(upstream, key, month_column, changed_in) -%}
+{% macro spark__delete_keys_gone_upstream(upstream, key, changed_in, month_column) -%}
     {{ delete_emptied_months(upstream, month_column) }}
 {%- endmacro %}
 
@@ -110,12 +105,12 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ type_local_timestamp() }})
 {%- endmacro %}
 
-{#- The newest `built_at` of this model before this invocation wrote it, in its post-hooks: rows
-    upstream built after it are new to it (an earlier build, if this one rewrote every row of
-    the last: more to read, nothing missed). -#}
+{#- The newest `built_at` of the rows of this model that this invocation did not write, in its
+    post-hooks: rows upstream built after it are new to it (an earlier build, if this one
+    rewrote every row of the last: more to read, nothing missed). With no such row (a first
+    build, or every row rewritten), this build's own: nothing upstream is new to a row it wrote. -#}
 {% macro previous_built_at() -%}
-    (select coalesce(max(built_at), cast('1970-01-01' as {{ type_local_timestamp() }}))
-    from {{ this }} where built_at < {{ built_at() }})
+    (select coalesce(max(built_at), {{ built_at() }}) from {{ this }} where built_at < {{ built_at() }})
 {%- endmacro %}
 
 {#- The newest `built_at` of this model: rows upstream built after it are new to it. -#}

@@ -480,6 +480,19 @@ def test_incremental_build_equals_full_refresh(builds):
     assert_same_rows(builds.incremental, builds.full)
 
 
+def test_buyers_leaving_the_persona_window_lose_their_rows(builds):
+    # the run date moved 30 days: buyers whose last completed order fell out of the 365 days
+    # are gone from the persona facts (the post-hook delete_buyers_gone), as in a full refresh
+    for model in ("intermediate.int_buyers__spend", "intermediate.int_buyer_cities__profile"):
+        first, incremental, full = (
+            set(models[model]["user_id"])
+            for models in (builds.first, builds.incremental, builds.full)
+        )
+        left = first - full
+        assert left, f"no buyer left {model}: the scenario does not exercise the deletion"
+        assert not left & incremental, model
+
+
 def test_a_build_without_new_deliveries_changes_nothing(builds):
     assert_same_rows(builds.again, builds.incremental)
 
