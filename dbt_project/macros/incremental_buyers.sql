@@ -22,39 +22,21 @@
 {#- Post-hook of the persona facts (`config(post_hook="{{ delete_buyers_gone() }}",
     **copy_on_write('user_id', 'buyer_partition'))`): the rows of a buyer no longer in the
     persona population (no completed order in the 365-day window) go. DuckDB wrote the
-    recomputed buyers' rows only; a buyer can have left only if this build recomputed her (an
-    order of hers changed, or one crossed the window), so her rows are looked up among the
-    buyers whose orders changed since the rows it kept were built, or crossed the window since
-    their run date, or whose rows were built for a later run date than this one (a run date
-    moved back). The anti join of every buyer had cost 0.7-1.0 s of an L day per model, and
-    1.5 s in a first build, where nobody can have left. Spark rewrote every partition, so the
-    rows older than this build are those of a partition left with no buyer. -#}
+    recomputed buyers' rows only, and deletes those of the rows it did not write whose buyer
+    has no completed order in the window (an anti join over every such buyer: a buyer whose
+    only order was withdrawn upstream has no row left to say she changed, so the buyers this
+    build recomputed are not enough; in a first build no row is older, and nothing is read).
+    Spark rewrote every partition, so the rows older than this build are those of a partition
+    left with no buyer. -#}
 {% macro delete_buyers_gone() -%}
     {%- if writes_whole_months() -%}
         {{ delete_rows('built_at < ' ~ built_at()) }}
     {%- else -%}
-        {%- set previous_as_of -%}
-            (select coalesce(max(built_as_of), {{ as_of_date() }}) from {{ this }}
-            where built_at < {{ built_at() }})
-        {%- endset -%}
-        {%- set recomputed = this.identifier ~ '__recomputed' -%}
-        {#- a table, not a CTE: DuckDB then knows it is small and hashes it, not the 5M buyers
-            kept (0.82 -> 0.27 s in a first build at L) -#}
-        create or replace temp table {{ recomputed }} as
-        {{ buyers_to_recompute(previous_built_at(), previous_as_of) }}
-
-        union
-
-        select user_id from {{ this }}
-        where built_at < {{ built_at() }} and built_as_of > {{ as_of_date() }};
-
         {{ delete_rows(
-            "user_id in (select user_id from " ~ recomputed ~ " anti join (select user_id from "
-            ~ ref('int_orders__completed') ~ " where completed_in_last_365_days"
-            ~ " and user_id in (select user_id from " ~ recomputed ~ ")) as kept using (user_id))"
-        ) }};
-
-        drop table {{ recomputed }}
+            "user_id in (select user_id from (select user_id from " ~ this ~ " where built_at < "
+            ~ built_at() ~ ") as here anti join (select user_id from " ~ ref('int_orders__completed')
+            ~ " where completed_in_last_365_days) as kept using (user_id))"
+        ) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -66,17 +48,19 @@
     concat('b', coalesce(right({{ user_id }}, 1), ''))
 {%- endmacro %}
 
-{#- The buyers whose persona facts may differ from the ones built at `since` for the run date
-    `built_as_of` (by default, this model's last build): an order of theirs rewritten upstream
-    since (a new, completed, refunded or moved order: int_orders__enriched, where an order that
-    stops being completed is still seen), or a completed order that is inside the 365-day window
-    of one run date and outside the other's. -#}
-{% macro buyers_to_recompute(since=none, built_as_of=none) -%}
-    {%- set last_as_of = built_as_of or '(select max(built_as_of) from ' ~ this ~ ')' -%}
+{#- The buyers whose persona facts may differ from the ones built: an order of theirs rewritten
+    upstream since the last build (a new, completed, refunded or moved order: int_orders__enriched,
+    where an order that stops being completed is still seen), or a completed order that is
+    inside the 365-day window of one run date and outside the other's. The other date is the run
+    date of the last build that wrote rows (every row holds for it: a row not rewritten then held
+    for every run date between its own and that one), not the latest run date any row has: after
+    a run date moved back, rows built for a later one remain. -#}
+{% macro buyers_to_recompute() -%}
+    {%- set last_as_of = '(select max_by(built_as_of, built_at) from ' ~ this ~ ')' -%}
     {%- set earlier = 'least(' ~ last_as_of ~ ', ' ~ as_of_date() ~ ')' -%}
     {%- set later = 'greatest(' ~ last_as_of ~ ', ' ~ as_of_date() ~ ')' -%}
     select user_id from {{ ref('int_orders__enriched') }}
-    where built_at > {{ since or last_built_at() }}
+    where built_at > {{ last_built_at() }}
 
     union
 
