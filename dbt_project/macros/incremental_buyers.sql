@@ -22,20 +22,19 @@
 {#- Post-hook of the persona facts (`config(post_hook="{{ delete_buyers_gone() }}",
     **copy_on_write('user_id', 'buyer_partition'))`): the rows of a buyer no longer in the
     persona population (no completed order in the 365-day window) go. DuckDB wrote the
-    recomputed buyers' rows only, and deletes those of the rows it did not write whose buyer
-    has no completed order in the window (an anti join over every such buyer: a buyer whose
-    only order was withdrawn upstream has no row left to say she changed, so the buyers this
-    build recomputed are not enough; in a first build no row is older, and nothing is read).
-    Spark rewrote every partition, so the rows older than this build are those of a partition
-    left with no buyer. -#}
+    recomputed buyers' rows only and deletes the others by the anti join of
+    delete_keys_gone_upstream, over every buyer: a buyer whose only completed order was
+    withdrawn upstream has no row left to say she changed, so the buyers this build recomputed
+    are not enough. Spark rewrote every partition, so the rows older than this build are those
+    of a partition left with no buyer. -#}
 {% macro delete_buyers_gone() -%}
     {%- if writes_whole_months() -%}
         {{ delete_rows('built_at < ' ~ built_at()) }}
     {%- else -%}
-        {{ delete_rows(
-            "user_id in (select user_id from (select user_id from " ~ this ~ " where built_at < "
-            ~ built_at() ~ ") as here anti join (select user_id from " ~ ref('int_orders__completed')
-            ~ " where completed_in_last_365_days) as kept using (user_id))"
+        {{ delete_keys_gone_upstream(
+            '(select user_id from ' ~ ref('int_orders__completed')
+            ~ ' where completed_in_last_365_days)',
+            'user_id'
         ) }}
     {%- endif -%}
 {%- endmacro %}
