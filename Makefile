@@ -92,8 +92,10 @@ sample: setup
 		echo "sample: $(LANDING) is not empty, using the feeds already there"; \
 	fi
 
+# The blue-book reports are a run of their own after the publish (orchestration/jobs.py).
 run: sample
 	$(BIN)/yimei run --landing $(LANDING)
+	$(BIN)/yimei report
 
 # sqlfluff's dbt parse goes to .lint-data, not to dbt_project/target: its vars differ from the
 # pipeline's, and every new warehouse starts from the parse in dbt_project/target

@@ -107,7 +107,6 @@ def summarise_phase(run: CommandRun, events: RunEvents, data_dir: Path) -> dict:
         "dbt_build": (fact_rows, "rows of stg_orders__orders + stg_reviews__reviews"),
         "quality": (fact_rows, "rows of stg_orders__orders + stg_reviews__reviews"),
         "publish": (serving_rows, "rows of the published tables"),
-        "report": (None, "n/a"),
     }
     stages = {}
     for stage in (*STAGES, "other"):
@@ -206,7 +205,27 @@ class Harness:
             f"bench: {name} run {run.wall_s:.1f} s, peak {phase['peak_rss_bytes'] / 1024**2:,.0f}"
             f" MB, {phase['rows_ingested'] or 0:,} rows ingested: {status}"
         )
+        if run.returncode == 0:
+            phase["reports_run"] = self.run_reports(name, data_dir, repeat)
         return phase, run
+
+    def run_reports(self, name: str, data_dir: Path, repeat: int = 0) -> dict:
+        """`yimei report` after a publish: the blue-book's own run, outside the day's path to
+        serving.duckdb and timed on its own."""
+        argv = [sys.executable, "-m", "yimei_cli.main", "report", "--data-dir", str(data_dir)]
+        argv += ["--as-of", self.as_of.isoformat()]
+        suffix = "" if repeat == 0 else f"-{repeat + 1}"
+        run = run_sampled(
+            argv, self.logs_dir / f"{name}-reports{suffix}.log", pipeline_env(data_dir), REPO_ROOT
+        )
+        events = read_events(data_dir / "dagster", since=run.started)
+        self.log(f"bench: {name} reports run {run.wall_s:.1f} s (exit {run.returncode})")
+        return {
+            "wall_s": run.wall_s,
+            "render_s": sum(s.wall_s for s in events.steps if s.stage == "report"),
+            "peak_rss_bytes": run.peak(),
+            "returncode": run.returncode,
+        }
 
 
 def run_baseline(

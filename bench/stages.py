@@ -8,7 +8,8 @@ from pathlib import Path
 from ingestion.contract import FEEDS
 from orchestration.feeds.assets import FEED_SECONDS
 
-STAGES = ("ingest", "dbt_build", "quality", "publish", "report")
+# the stages of `yimei run`; "report" is the blue-book's own run after it (`yimei report`)
+STAGES = ("ingest", "dbt_build", "quality", "publish")
 FEED_OF_TABLE = {contract.table: feed for feed, tables in FEEDS.items() for contract in tables}
 
 # dbt models whose execution the pandas peer redoes (orders in, market_monthly out).

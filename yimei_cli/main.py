@@ -136,6 +136,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.city is None and args.year is None:
+        return _reports_run(args)
+    if args.city is None or args.year is None:
+        print("yimei report: --city and --year go together", file=sys.stderr)
+        return 2
     from report import ReportError, generate_report
 
     data_dir = Path(args.data_dir or os.environ.get("YIMEI_DATA_DIR", "data")).expanduser()
@@ -157,6 +162,25 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{result.facts} facts):\n  {result.pdf_path}\n  {result.html_path}\n  {result.facts_path}"
     )
     return 0
+
+
+def _reports_run(args: argparse.Namespace) -> int:
+    """The reports the last publish makes due (the Dagster job), for its run date unless
+    --as-of or YIMEI_AS_OF says otherwise."""
+    from dataclasses import replace
+
+    from yimei_cli import heap
+
+    with heap.loading_for_good():
+        from yimei_cli.pipeline import last_published_as_of, run_reports
+    explicit = args.as_of or os.environ.get("YIMEI_AS_OF")
+    settings = Settings.from_env(
+        data_dir=args.data_dir, as_of=date.fromisoformat(explicit) if explicit else None
+    )
+    if not explicit:
+        settings = replace(settings, as_of=last_published_as_of(settings) or settings.as_of)
+    settings.export()
+    return run_reports(settings, force=args.force)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -296,14 +320,21 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(func=cmd_export)
 
     report = commands.add_parser(
-        "report", help="a Chinese blue-book report (HTML + PDF) for a city and year"
+        "report",
+        help="the Chinese blue-book reports (HTML + PDF) of the last publish: the run `yimei "
+        "run` leaves to them; or one for --city and --year",
     )
-    report.add_argument("--city", required=True, help="clinic city, e.g. 成都")
-    report.add_argument("--year", type=int, required=True, help="calendar year, e.g. 2025")
-    report.add_argument("--out", type=Path, help="output dir (default <data dir>/reports)")
+    report.add_argument("--city", help="clinic city, e.g. 成都 (with --year)")
+    report.add_argument("--year", type=int, help="calendar year, e.g. 2025 (with --city)")
+    report.add_argument(
+        "--out", type=Path, help="output dir for --city/--year (default <data dir>/reports)"
+    )
     report.add_argument("--data-dir", type=Path, help="state dir (default $YIMEI_DATA_DIR or data)")
     report.add_argument(
-        "--as-of", help="as-of date printed in the report (default: the last publish date)"
+        "--as-of", help="as-of date printed in the report (default: the last publish's run date)"
+    )
+    report.add_argument(
+        "--force", action="store_true", help="render even when the year's data did not change"
     )
     report.set_defaults(func=cmd_report)
 

@@ -1,4 +1,5 @@
-"""`yimei run`: materialise the whole Dagster asset graph in process and summarise."""
+"""`yimei run`: materialise the Dagster asset graph up to publication in process and
+summarise; `yimei report`: the blue-book reports' own run after it."""
 
 from __future__ import annotations
 
@@ -178,8 +179,6 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         run_config = {**QUIET_CONSOLE, "ops": {}}
         if plan.full_refresh:
             run_config["ops"]["yimei_dbt_models"] = {"config": {"full_refresh": True}}
-        if rebuild:  # the reports too, even where their year's data did not change
-            run_config["ops"]["reports__blue_book"] = {"config": {"force": True}}
         result = build_job.execute_in_process(
             instance=instance,
             raise_on_error=False,
@@ -198,6 +197,58 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)
         return 0
     return _failed(settings, result, ingest_run_ids, started)
+
+
+def last_published_as_of(settings: Settings) -> date | None:
+    """The run date of the last publish (its run's tag), which a report describes."""
+    from orchestration.jobs import build_and_publish_job
+    from orchestration.transform.selection import AS_OF_TAG
+
+    use_dagster_home(settings)
+    with _instance() as instance:
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(
+                job_name=build_and_publish_job.name, statuses=[dg.DagsterRunStatus.SUCCESS]
+            ),
+            limit=1,
+        )
+    tag = runs[0].tags.get(AS_OF_TAG) if runs else None
+    return date.fromisoformat(tag) if tag else None
+
+
+def run_reports(settings: Settings, force: bool = False) -> int:
+    """The blue-book reports from the published database, as a Dagster run of their own (the
+    one the daily_path sensor launches after a publish in a deployment); the warehouse
+    resource holds the run lock, so no publish replaces serving.duckdb under it."""
+    if not settings.serving_path.exists():
+        print(f"yimei report: nothing published yet in {settings.data_dir}: run `yimei run`")
+        return 1
+    use_dagster_home(settings)
+    with heap.loading_for_good():
+        from orchestration.definitions import defs  # after settings.export(): env is read
+        from orchestration.jobs import reports_job
+    run_config = {**QUIET_CONSOLE, "ops": {"reports__blue_book": {"config": {"force": force}}}}
+    with _instance() as instance:
+        result = defs.resolve_job_def(reports_job.name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config
+        )
+    if not result.success:
+        failures = describe_step_failures(settings, result) or ["no step failed; the run did"]
+        print(f"REPORTS FAILED (run {result.run_id}; every event is in the Dagster UI: make ui)")
+        for line in failures:
+            print(f"  {line}")
+        return 1
+    for event in result.get_asset_materialization_events():
+        meta = {key: value.value for key, value in event.materialization.metadata.items()}
+        print(f"Blue-book reports for {meta['year']} ({settings.reports_dir}):")
+        for label, key in (
+            ("rendered", "paths"),
+            ("unchanged", "unchanged"),
+            ("skipped", "skipped"),
+        ):
+            if meta.get(key):
+                print(f"  {label}: " + str(meta[key]).replace("\n", "\n  " + " " * len(label)))
+    return 0
 
 
 def _feeds_loaded_since(settings: Settings, since) -> set[str]:
@@ -286,7 +337,7 @@ def print_summary(
             print(f"  {table:<32} {rows:>10,} rows")
     _print_endpoint(settings)
     print(f"\nQuality site: {settings.quality_dir / 'index.html'}")
-    print(f"Reports:      {settings.reports_dir}")
+    print(f"Reports:      {settings.reports_dir}  (yimei report renders them from this publish)")
     print("Dagster UI:   make ui  (http://127.0.0.1:3000)")
     print(f"Query:        duckdb {settings.serving_path}")
     return blocked

@@ -1,11 +1,12 @@
-"""Blue-book reports: after each publish, one report per configured city for the last
-complete year before the run date.
+"""Blue-book reports: after a publish, one report per configured city for the last
+complete year before the run date, in a run of their own (orchestration/jobs.py:
+`yimei report`, or the daily_path automation sensor after each publish).
 
 A report is rendered again only when its year's published data changed (the digest of the
 year's rows in the month-grain marts, ``report.data.year_data_digest``): a new day of the
 current year leaves last year's report as it is, and rendering one costs 6-10 s. A report is
 an annual publication: its clinic and persona chapters are as of the day it was last
-rendered. ``force: true`` in the run config (``yimei run --rebuild``) renders anyway.
+rendered. ``force: true`` in the run config (``yimei report --force``) renders anyway.
 
 ``YIMEI_REPORT_CITIES`` (comma-separated, e.g. ``成都,上海``) names the cities; unset, the
 city with the largest GMV that year is reported. A city or year without data is skipped
@@ -19,6 +20,7 @@ import re
 import dagster as dg
 
 from orchestration.automation import AFTER_UPSTREAM_UPDATES
+from orchestration.jobs import REPORTS_GROUP
 from orchestration.resources import WarehouseResource
 from orchestration.serving.assets import SERVING
 
@@ -41,12 +43,9 @@ def configured_cities() -> list[str]:
 @dg.asset(
     key=REPORTS,
     deps=[SERVING],
-    group_name="reports",
+    group_name=REPORTS_GROUP,
     kinds={"html", "pdf"},
     automation_condition=AFTER_UPSTREAM_UPDATES,
-    # the last of the steps the publish makes ready: the PostgreSQL endpoint (BI tools) is
-    # brought up to the new version first, not after 5-10 s of rendering (5.1 s on an S day)
-    op_tags={"dagster/priority": "-1"},
 )
 def blue_book_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: ReportsConfig

@@ -79,21 +79,3 @@ def test_the_events_of_a_pipeline_run_are_read_by_dagsters_own_storage(clean_run
         }
     assert {rule.check_name for rule in RULES} <= checks
     assert any(name.startswith("declared_not_null_") for name in checks)  # dbt's tests, checks too
-
-
-@pytest.mark.pipeline
-def test_the_report_renders_after_postgres_has_the_new_version(clean_run, tmp_path):
-    """The real run's steps in the order they started: the publish, the PostgreSQL endpoint,
-    then the blue-book (dagster/priority), which BI tools need not wait for."""
-    home = tmp_path / "dagster"
-    shutil.copytree(clean_run["data_dir"] / "dagster", home)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        published = instance.get_latest_materialization_event(SERVING)
-        started = [
-            r.event_log_entry.step_key
-            for r in instance.get_records_for_run(
-                published.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1_000
-            ).records
-        ]
-    order = ["serving__database", "serving__postgres", "reports__blue_book"]
-    assert [step for step in started if step in order] == order, started

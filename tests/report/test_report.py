@@ -287,6 +287,42 @@ def test_dagster_asset_reports_the_top_city_of_the_last_complete_year(
     assert meta["reports"].value == 0 and meta["skipped"].value == "拉萨"
 
 
+def test_yimei_report_renders_the_last_publish_in_a_run_of_its_own(published, city, tmp_path):
+    """`yimei run` publishes without rendering; `yimei report` renders in a Dagster run of its
+    own, for the last publish's run date unless --as-of says otherwise, and keeps a report
+    whose year's published data did not change."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(published["data_dir"], data_dir)
+    pdf = data_dir / "reports" / f"bluebook_{city}_{YEAR}.pdf"
+    assert not pdf.exists(), "yimei run rendered a report"
+
+    def report(*flags: str) -> str:
+        result = run_yimei("report", "--data-dir", str(data_dir), *flags, env={"YIMEI_AS_OF": ""})
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout
+
+    # the last publish was as of AS_OF: its last complete year has no data in the sample
+    out = report()
+    assert f"Blue-book reports for {YEAR - 1}" in out and "skipped: no data" in out
+    next_january = date(YEAR + 1, 1, 10).isoformat()
+    assert f"rendered: {pdf}" in report("--as-of", next_january)
+    rendered_at = pdf.stat().st_mtime_ns
+    assert f"unchanged: {pdf}" in report("--as-of", next_january)
+    assert pdf.stat().st_mtime_ns == rendered_at
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="blue_book_reports"))
+        published_runs = instance.get_runs(dg.RunsFilter(job_name="build_check_publish"))
+        steps = {
+            record.event_log_entry.step_key
+            for run in published_runs
+            for record in instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1_000
+            ).records
+        }
+    assert len(runs) == 3 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    assert "serving__database" in steps and "reports__blue_book" not in steps
+
+
 def test_configured_cities(monkeypatch):
     monkeypatch.setenv("YIMEI_REPORT_CITIES", "成都, 上海，重庆、 ")
     assert configured_cities() == ["成都", "上海", "重庆"]
