@@ -59,7 +59,7 @@ REDACTED = "[redacted: personal data]"
 class DocPage:
     """One stored validation result: a batch of a validated table against a suite."""
 
-    name: str  # what was validated, e.g. int_order_compliance, pii_marts.market_monthly
+    name: str  # what was validated, e.g. int_order_compliance, personal_data
     suite: str
     batch: int  # 1-based, in the order batches were streamed
     rows: int

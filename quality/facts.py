@@ -20,6 +20,8 @@ import duckdb
 from ingestion.duck import has_table
 
 BATCH_ROWS = 1_000_000
+# GOV-10's rows: one per text value that matches a personal-data pattern (matching_text)
+MATCHING_TEXT_COLUMNS = ("table_name", "column_name", "value")
 
 
 def _outside_sql(column: str, values: Sequence[Any]) -> str:
@@ -65,37 +67,50 @@ class DuckDBFacts:
         qualified: str,
         columns: list[str],
         built_after: datetime | None = None,
-        matching: Sequence[str] = (),
         outside: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> Iterator[Any]:
-        """The rows (built after ``built_after``; with ``matching``, only those where a column
-        matches one of those regular expressions: RE2, which reads the catalogue's patterns as
-        Python's ``re`` does; with ``outside``, only those where a column holds a value, not
-        null, outside its set) in pandas batches."""
+        """The rows (built after ``built_after``; with ``outside``, only those where a column
+        holds a value, not null, outside its set) in pandas batches."""
         where, params = ["true"], []
         if built_after is not None:
             where.append(f"built_at > timestamp '{built_after.isoformat(sep=' ')}'")
         if outside:
             where.append("(" + " or ".join(_outside_sql(c, values) for c, values in outside) + ")")
             params += [value for _, values in outside for value in values]
-        if matching:
-            where.append(
-                "("
-                + " or ".join(
-                    f"regexp_matches({column}, ?)" for column in columns for _ in matching
-                )
-                + ")"
-            )
-            params += [pattern for _ in columns for pattern in matching]
         sql = f"select {', '.join(columns)} from {qualified} where {' and '.join(where)}"
-        reader = self.con.execute(sql, params).fetch_record_batch(BATCH_ROWS)
-        batches = 0
-        for batch in reader:
-            batches += 1
-            yield batch.to_pandas()
-        if (matching or outside) and not batches:
-            # nothing found is a result too: GX validates no rows
-            yield reader.schema.empty_table().to_pandas()
+        yield from _batches(self.con.execute(sql, params), empty_too=bool(outside))
+
+    def matching_text(
+        self, text_columns: dict[str, list[str]], patterns: Sequence[str]
+    ) -> Iterator[Any]:
+        """Every value of the tables' text columns that matches one of ``patterns`` (RE2,
+        which reads the catalogue's patterns as Python's ``re`` does), one row each
+        (``MATCHING_TEXT_COLUMNS``), in pandas batches; one query over every table."""
+        branches, params = [], []
+        for table, columns in text_columns.items():
+            for column in columns:
+                found = " or ".join(f'regexp_matches("{column}", ?)' for _ in patterns)
+                branches.append(
+                    "select ?::varchar as table_name, ?::varchar as column_name, "
+                    f'"{column}" as value from {table} where {found}'
+                )
+                params += [table, column, *patterns]
+        if not branches:  # no text column anywhere: nothing can match
+            nothing = ", ".join(f"null::varchar as {name}" for name in MATCHING_TEXT_COLUMNS)
+            branches, params = [f"select {nothing} where false"], []
+        yield from _batches(self.con.execute(" union all ".join(branches), params), empty_too=True)
+
+
+def _batches(result: duckdb.DuckDBPyConnection, empty_too: bool) -> Iterator[Any]:
+    """A query's rows in pandas batches; with ``empty_too``, an empty frame when there are
+    none: nothing found is a result too, which GX validates (no rows) and the docs list."""
+    reader = result.fetch_record_batch(BATCH_ROWS)
+    batches = 0
+    for batch in reader:
+        batches += 1
+        yield batch.to_pandas()
+    if empty_too and not batches:
+        yield reader.schema.empty_table().to_pandas()
 
 
 class SparkFacts:
@@ -137,12 +152,10 @@ class SparkFacts:
         qualified: str,
         columns: list[str],
         built_after: datetime | None = None,
-        matching: Sequence[str] = (),
         outside: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> Iterator[Any]:
-        """The rows, or with ``matching`` those where a column matches one of the regular
-        expressions (``rlike``: Java's, which reads the catalogue's patterns alike), or with
-        ``outside`` those where a column holds a value, not null, outside its set."""
+        """The rows, or with ``outside`` those where a column holds a value, not null, outside
+        its set."""
         from pyspark.sql import functions as F
 
         frame = self._frame(qualified).select(*columns)
@@ -152,7 +165,30 @@ class SparkFacts:
                 for column, values in outside
             ]
             frame = frame.filter(functools.reduce(operator.or_, found))
-        if matching:
-            found = [F.col(column).rlike(pattern) for column in columns for pattern in matching]
-            frame = frame.filter(functools.reduce(operator.or_, found))
         yield frame
+
+    def matching_text(
+        self, text_columns: dict[str, list[str]], patterns: Sequence[str]
+    ) -> Iterator[Any]:
+        """Every value of the tables' text columns that matches one of ``patterns``
+        (``rlike``: Java's, which reads the catalogue's patterns alike), one row each
+        (``MATCHING_TEXT_COLUMNS``), as one DataFrame."""
+        from pyspark.sql import DataFrame
+        from pyspark.sql import functions as F
+
+        found = [
+            self._frame(table)
+            .select(
+                F.lit(table).alias("table_name"),
+                F.lit(column).alias("column_name"),
+                F.col(column).alias("value"),
+            )
+            .filter(functools.reduce(operator.or_, [F.col(column).rlike(p) for p in patterns]))
+            for table, columns in text_columns.items()
+            for column in columns
+        ]
+        if not found:
+            schema = ", ".join(f"{name} string" for name in MATCHING_TEXT_COLUMNS)
+            yield self.spark.createDataFrame([], schema)
+            return
+        yield functools.reduce(DataFrame.unionAll, found)

@@ -108,9 +108,10 @@ def _docs_section(docs: DocsSite | None) -> str:
     return (
         f"<p><a class='button' href='{_e(docs.index_href)}'>Open the Great Expectations Data "
         "Docs 打开数据文档</a> — every validation of this run, one per table and batch "
-        "(up to 1,000,000 rows each), in GX's SUMMARY format: counts and a sample of failing "
-        "values. The entity rules and GOV-10 validate the rows the engine selected from a scan "
-        "of every row (a value outside a rule's set, a personal-data pattern); the entities "
+        "(up to 1,000,000 rows each; GOV-10 one for every published table), in GX's SUMMARY "
+        "format: counts and a sample of failing values. The entity rules and GOV-10 validate "
+        "the rows the engine selected from a scan of every row (a value outside a rule's set, "
+        "a text value matching a personal-data pattern); the entities "
         "checked are counted above. Row-level findings are in <code>governance.findings</code>. "
         "The GX index page loads its tables from public CDNs; the result pages below also "
         "read offline.</p>"

@@ -17,8 +17,9 @@ from quality.rules import RULE_BY_ID, parameter
 PERSONAL_DATA_PATTERNS = dict(parameter("GOV-10", "patterns"))
 # shown in the Data Docs beside GOV-10's counts (quality/runner.py::_personal_data)
 PERSONAL_DATA_NOTE = (
-    "Validated on the rows the engine found matching a personal-data pattern in any text "
-    "column of the table (every row is scanned): none means the table holds no clear text."
+    "Validated on the values the engine found matching a personal-data pattern in any text "
+    "column of any published table (every row is scanned), one row each with its table and "
+    "column: none means no published table holds clear text."
 )
 
 
@@ -104,18 +105,18 @@ def build_complaint_response_suite() -> gx.ExpectationSuite:
     )
 
 
-def build_personal_data_suite(table: str, text_columns: list[str]) -> gx.ExpectationSuite:
-    """GOV-10 for one published table: no text column holds personal data in clear."""
+def build_personal_data_suite() -> gx.ExpectationSuite:
+    """GOV-10 over every published table at once: one row per text value the engine found
+    matching a pattern (quality/facts.py, ``MATCHING_TEXT_COLUMNS``), which must not match."""
     return gx.ExpectationSuite(
-        name=f"personal_data__{table}",
+        name="personal_data",
         expectations=[
             gxe.ExpectColumnValuesToNotMatchRegex(
-                column=column,
+                column="value",
                 regex=pattern,
-                meta=_meta("GOV-10", table=table, detail=f"clear-text {kind} in {table}.{column}"),
+                meta=_meta("GOV-10", kind=kind, detail=f"clear-text {kind}"),
                 notes=PERSONAL_DATA_NOTE,
             )
-            for column in text_columns
             for kind, pattern in PERSONAL_DATA_PATTERNS.items()
         ],
     )

@@ -1,4 +1,4 @@
-"""quality/facts.py: the rows the engine pre-selects for GOV-10 are exactly those in which
+"""quality/facts.py: the values the engine pre-selects for GOV-10 are exactly those in which
 Python's ``re`` (Great Expectations' pandas engine) finds a personal-data pattern."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 
 import duckdb
 
-from quality.facts import DuckDBFacts
+from quality.facts import MATCHING_TEXT_COLUMNS, DuckDBFacts
 from quality.suites import PERSONAL_DATA_PATTERNS
 
 VALUES = [
@@ -27,7 +27,7 @@ VALUES = [
 ]
 
 
-def test_the_engine_selects_the_rows_pythons_re_finds(tmp_path):
+def test_the_engine_selects_the_values_pythons_re_finds(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create schema marts")
     con.execute("create table marts.t (id integer, district varchar, note varchar)")
@@ -36,24 +36,30 @@ def test_the_engine_selects_the_rows_pythons_re_finds(tmp_path):
         [(n, value, "—" if n % 2 else value) for n, value in enumerate(VALUES)],
     )
     patterns = list(PERSONAL_DATA_PATTERNS.values())
-    frames = DuckDBFacts(con).frames("marts.t", ["district", "note"], matching=patterns)
-    selected = sorted(v for frame in frames for v in frame["district"].tolist())
+    frames = DuckDBFacts(con).matching_text({"marts.t": ["district", "note"]}, patterns)
+    selected = sorted(
+        tuple(row) for frame in frames for row in frame.itertuples(index=False, name=None)
+    )
+    found = [v for v in VALUES if v is not None and any(re.search(p, v) for p in patterns)]
     expected = sorted(
-        v for v in VALUES if v is not None and any(re.search(p, v) for p in patterns)
+        [("marts.t", "district", v) for v in found]
+        + [("marts.t", "note", v) for n, v in enumerate(VALUES) if v in found and not n % 2]
     )
     assert selected == expected
-    assert len(expected) == 5  # three mobile numbers, the IP address, the device id
+    assert len(found) == 5  # three mobile numbers, the IP address, the device id
 
 
-def test_a_table_without_a_match_still_gives_one_frame_to_validate(tmp_path):
-    """GOV-10's result for a clean table is an empty frame validated (the Data Docs list it)."""
+def test_tables_without_a_match_still_give_one_frame_to_validate(tmp_path):
+    """GOV-10's result for clean tables is an empty frame validated (the Data Docs list it)."""
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create schema marts")
     con.execute("create table marts.t as select '成都市武侯区' as district")
+    con.execute("create table marts.u as select 1 as n")
     patterns = list(PERSONAL_DATA_PATTERNS.values())
-    frames = list(DuckDBFacts(con).frames("marts.t", ["district"], matching=patterns))
-    assert [list(frame.columns) for frame in frames] == [["district"]]
-    assert len(frames[0]) == 0
+    for text_columns in ({"marts.t": ["district"], "marts.u": []}, {}):
+        frames = list(DuckDBFacts(con).matching_text(text_columns, patterns))
+        assert [tuple(frame.columns) for frame in frames] == [MATCHING_TEXT_COLUMNS]
+        assert len(frames[0]) == 0
 
 
 def test_the_rows_the_engine_hands_gx_hold_every_entity_finding(tmp_path):

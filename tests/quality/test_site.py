@@ -165,7 +165,7 @@ def test_the_data_docs_index_lists_every_suite(quality, tmp_path):
         "table_integrity",
         "feed_freshness",
         "persona_segments",
-        "personal_data__marts/market_monthly",
+        "personal_data",
     ):
         assert f"expectations/{suite}.html" in suite_pages, suite
     on_disk = {
@@ -179,9 +179,15 @@ def test_the_data_docs_index_lists_every_suite(quality, tmp_path):
 
 def _leaky_validation(run_name: str) -> Validator:
     validator = Validator(run_name=run_name)
-    suite = suites.build_personal_data_suite("marts.t", ["detail"])
-    frame = pd.DataFrame({"detail": ["成都", "call 13812345678", "from 203.0.113.7"]})
-    result = validator.validate("pii_marts.t", frame, suite, [])
+    suite = suites.build_personal_data_suite()
+    frame = pd.DataFrame(
+        {
+            "table_name": "marts.t",
+            "column_name": "detail",
+            "value": ["成都", "call 13812345678", "from 203.0.113.7"],
+        }
+    )
+    result = validator.validate("personal_data", frame, suite, ["table_name", "column_name"])
     assert not result.success
     # the runner still gets every failing row: findings need them
     assert any(item.result.get("unexpected_index_list") for item in result.results)

@@ -28,7 +28,7 @@ def test_every_expectation_is_tagged():
         suites.build_order_compliance_suite(),
         suites.build_review_verification_suite(),
         suites.build_complaint_response_suite(),
-        suites.build_personal_data_suite("marts.x", ["city"]),
+        suites.build_personal_data_suite(),
         suites.build_table_integrity_suite(),
         suites.build_feed_freshness_suite(),
         suites.build_persona_segments_suite(),
@@ -73,16 +73,25 @@ def test_order_compliance_clean_and_broken(validator):
 
 
 def test_personal_data_suite_finds_phone_ip_and_device_id(validator):
-    suite = suites.build_personal_data_suite("marts.t", ["detail"])
-    clean = pd.DataFrame({"detail": ["成都", "licence 吊销 since 2026-05-03", "a" * 64, None]})
-    assert validator.validate("pii_clean", clean, suite, []).success
-    for leak in [
-        "call 13812345678",
-        "from 203.0.113.7",
-        "dev 1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+    suite = suites.build_personal_data_suite()
+    index = ["table_name", "column_name"]
+
+    def values(*texts):
+        return pd.DataFrame({"table_name": "marts.t", "column_name": "detail", "value": texts})
+
+    clean = values("成都", "licence 吊销 since 2026-05-03", "a" * 64, None)
+    assert validator.validate("pii_clean", clean, suite, index).success
+    for kind, leak in [
+        ("phone", "call 13812345678"),
+        ("ipv4", "from 203.0.113.7"),
+        ("device_id", "dev 1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
     ]:
-        broken = pd.DataFrame({"detail": ["成都", leak]})
-        assert not validator.validate("pii_broken", broken, suite, []).success, leak
+        result = validator.validate("pii_broken", values("成都", leak), suite, index)
+        failed = [i for i in result.results if not i.success]
+        assert [i.expectation_config.meta["kind"] for i in failed] == [kind], leak
+        assert failed[0].result["unexpected_index_list"] == [
+            {"table_name": "marts.t", "column_name": "detail"}
+        ]
 
 
 @pytest.mark.parametrize(
