@@ -27,6 +27,7 @@ from orchestration.transform.project import (
     dbt_args,
     ensure_manifest,
     keep_partial_parse,
+    note_partial_parse,
     yimei_dbt_project,
 )
 from quality import preload
@@ -112,6 +113,7 @@ def yimei_dbt_models(
         if isinstance(event, dg.Output) and faults.dropped("dbt:output"):
             continue  # a model's event lost: Dagster skips the steps that need it
         yield event
+    note_partial_parse(settings.dbt_target_dir, settings.dbt_target)
     if settings.on_spark:
         # the marts Spark built, into the warehouse every consumer reads (spark_engine/results.py)
         with warehouse.connect() as con:
