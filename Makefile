@@ -23,7 +23,7 @@ SUPERSET_VENV := $(SUPERSET_DIR)/.venv
 SUPERSET_STAMP := $(SUPERSET_VENV)/.synced-$(shell cat $(SUPERSET_DIR)/uv.lock $(SUPERSET_DIR)/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 
 .PHONY: help setup system-packages run test check lint ui serve superset superset-env sample clean \
-	bench verify
+	bench verify spark-cluster spark-cluster-stop
 
 help:
 	@echo "make run    set up, generate sample feeds if $(LANDING) is empty, run the pipeline"
@@ -33,6 +33,7 @@ help:
 	@echo "make serve  the PostgreSQL endpoint for BI tools on 127.0.0.1:5433 (docs/bi.md)"
 	@echo "make superset  the Superset starter dashboard on http://127.0.0.1:8088 (docs/bi.md)"
 	@echo "make verify the consumer verification pages on http://127.0.0.1:8000 (verify/)"
+	@echo "make spark-cluster  a Spark master, two workers and a Thrift server on 127.0.0.1 (make spark-cluster-stop)"
 	@echo "make bench  benchmark the pipeline at SCALE=S (default), M or L, ENGINE=duckdb or spark (docs/benchmarks.md)"
 	@echo "make setup  create .venv from uv.lock, add missing Debian packages (idempotent)"
 
@@ -150,6 +151,13 @@ verify: run
 # `make run` first: with nothing new it only checks (seconds), and Superset needs a version.
 superset: run superset-env
 	$(BIN)/yimei superset --landing $(LANDING)
+
+# A Spark standalone cluster for `yimei run --engine spark` over Thrift (spark_engine/cluster.py).
+spark-cluster: setup
+	$(BIN)/yimei spark-cluster start
+
+spark-cluster-stop: setup
+	$(BIN)/yimei spark-cluster stop
 
 bench: setup
 	$(BIN)/yimei bench --scale $(SCALE) --engine $(ENGINE)

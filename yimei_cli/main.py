@@ -120,6 +120,12 @@ def cmd_superset(args: argparse.Namespace) -> int:
     return superset(_settings(args), listen_port=args.port or port())
 
 
+def cmd_spark_cluster(args: argparse.Namespace) -> int:
+    from yimei_cli.spark_cluster import spark_cluster
+
+    return spark_cluster(_settings(args), args.action)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from serving.export import ExportError, export_table, published_table
 
@@ -306,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, help="port to listen on (default $YIMEI_SUPERSET_PORT or 8088)"
     )
     superset_cmd.set_defaults(func=cmd_superset)
+
+    cluster_cmd = commands.add_parser(
+        "spark-cluster",
+        help="a Spark standalone cluster on 127.0.0.1: a master, two workers and a Thrift "
+        "server (logs and pids in <data dir>/spark/cluster)",
+    )
+    _common(cluster_cmd)
+    cluster_cmd.add_argument("action", choices=("start", "stop", "status"))
+    cluster_cmd.set_defaults(func=cmd_spark_cluster)
 
     export = commands.add_parser("export", help="a published table as a CSV, XLSX or Parquet file")
     _common(export)

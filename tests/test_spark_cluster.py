@@ -1,0 +1,85 @@
+"""`yimei spark-cluster`: a Spark standalone cluster on 127.0.0.1 (spark_engine/cluster.py),
+started and stopped through the real CLI. A query through its Thrift server (beeline, Hive's
+JDBC client) runs as an application with an executor on each of the two workers, as the
+master's JSON status page says; `stop` leaves no process of the cluster behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from spark_engine import cluster
+from tests.conftest import run_yimei
+
+pytestmark = pytest.mark.spark
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in args:
+            found.append(args[:200])
+    return found
+
+
+# Cost: about 40 s (five JVMs start, one query, a clean stop). Needed: the cluster issue 34's
+# Spark runs go through must start, serve on both workers and leave nothing behind.
+def test_the_cluster_serves_on_two_workers_and_stops_clean(tmp_path):
+    data_dir = tmp_path / "data"
+    ports = {name: _free_port() for name in ("MASTER_PORT", "MASTER_UI_PORT", "THRIFT_PORT")}
+    env = {f"YIMEI_SPARK_{name}": str(port) for name, port in ports.items()}
+    env["YIMEI_SPARK_WORKER_UI_PORT"] = str(_free_port())
+    env["YIMEI_SPARK_WORKER_MEMORY"] = "1g"
+    env["YIMEI_SPARK_EXECUTOR_MEMORY"] = "1g"
+    env["YIMEI_SPARK_DRIVER_MEMORY"] = "1g"
+
+    def yimei(action: str) -> subprocess.CompletedProcess:
+        return run_yimei("spark-cluster", action, "--data-dir", str(data_dir), env=env)
+
+    try:
+        started = yimei("start")
+        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+        assert yimei("status").returncode == 0
+        beeline = cluster.spark_home() / "bin" / "beeline"
+        query = subprocess.run(
+            [str(beeline), "-u", f"jdbc:hive2://127.0.0.1:{ports['THRIFT_PORT']}",
+             "--outputformat=csv2", "-e", "select count(*), sum(id) from range(1000000)"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "SPARK_HOME": str(cluster.spark_home())},
+        )  # fmt: skip
+        assert query.returncode == 0, query.stdout[-2000:] + query.stderr[-2000:]
+        assert "1000000,499999500000" in query.stdout
+        url = f"http://127.0.0.1:{ports['MASTER_UI_PORT']}/json/"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            master = json.loads(response.read())
+        workers = [w for w in master["workers"] if w["state"] == "ALIVE"]
+        assert len(workers) == 2
+        (app,) = master["activeapps"]
+        assert app["name"] == cluster.THRIFT_APP_NAME and app["cores"] == 2
+        # each worker lends its one core to the Thrift server's executors
+        assert [w["coresused"] for w in workers] == [1, 1]
+    finally:
+        pid_files = list(cluster.cluster_dir(data_dir / "spark").glob("*.pid"))
+        pids = {path.stem: int(path.read_text()) for path in pid_files}
+        stopped = yimei("stop")
+    assert stopped.returncode == 0 and "master" in stopped.stdout
+    assert sorted(pids) == ["master", "thrift", "worker-1", "worker-2"]
+    assert not [role for role, pid in pids.items() if cluster.alive(pid)]
+    assert _processes_mentioning(str(data_dir)) == []  # the executors the workers started
+    assert yimei("status").returncode == 3
