@@ -25,6 +25,10 @@ DEVELOPMENT_PII_KEY = "yimei-development-key-not-secret"
 # Spark, reading raw Parquet from the lake (docs/scaling.md). Chosen here, once.
 ENGINES = ("duckdb", "spark")
 ENGINE_ENV = "YIMEI_ENGINE"
+# The Spark engine's cluster: unset, Spark runs inside the dbt process (local[*]); a
+# spark://host:port master makes dbt build through that cluster's Thrift server and the
+# suites run on it (spark_engine/cluster.py, `yimei spark-cluster`).
+SPARK_MASTER_ENV = "YIMEI_SPARK_MASTER"
 LAKE_DIR_ENV = "YIMEI_LAKE_DIR"
 
 
@@ -43,6 +47,7 @@ class Settings:
     as_of: date
     pii_key: bytes = field(repr=False)
     engine: str = "duckdb"
+    spark_master: str | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -85,7 +90,13 @@ class Settings:
         named when it is the default: dbt keeps a partial parse only for the same command-line
         target, and the project's parse on load (orchestration/transform/project.py), from
         which every new warehouse starts (keep_partial_parse), names none."""
-        return "spark" if self.on_spark else None
+        if not self.on_spark:
+            return None
+        return "spark_thrift" if self.on_spark_cluster else "spark"
+
+    @property
+    def on_spark_cluster(self) -> bool:
+        return self.on_spark and (self.spark_master or "").startswith("spark://")
 
     @property
     def landing_is_remote(self) -> bool:
@@ -104,6 +115,7 @@ class Settings:
         as_of = os.environ.get("YIMEI_AS_OF")
         settings = cls(
             engine=os.environ.get(ENGINE_ENV) or "duckdb",
+            spark_master=os.environ.get(SPARK_MASTER_ENV) or None,
             landing_dir=os.environ.get("YIMEI_LANDING_DIR", "data/landing"),
             data_dir=Path(os.environ.get("YIMEI_DATA_DIR", "data")),
             as_of=date.fromisoformat(as_of) if as_of else today_in_shanghai(),
@@ -146,6 +158,10 @@ class Settings:
         os.environ["YIMEI_DATA_DIR"] = str(self.data_dir)
         os.environ["YIMEI_AS_OF"] = self.as_of.isoformat()
         os.environ[ENGINE_ENV] = self.engine
+        if self.spark_master:
+            os.environ[SPARK_MASTER_ENV] = self.spark_master
+        else:
+            os.environ.pop(SPARK_MASTER_ENV, None)
         # Spark's log configuration for dbt's session (profiles.yml): errors only
         os.environ.setdefault(
             "YIMEI_SPARK_LOG_CONFIG", str(DBT_PROJECT_DIR / "spark_log4j2.properties")

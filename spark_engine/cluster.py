@@ -8,8 +8,11 @@ cluster like any other. Everything starts from the pyspark wheel's own jars with
 JVM in a session of its own, its pid and log under ``<data dir>/spark/cluster/``.
 
 Sizes fit a 2-core, 24 GB machine beside the rest of the pipeline: daemons of 512 MB, two
-workers of one core and ``YIMEI_SPARK_WORKER_MEMORY`` (3g) each, executors of
-``YIMEI_SPARK_EXECUTOR_MEMORY`` (2g), the Thrift server's driver 2 GB.
+workers of ``YIMEI_SPARK_WORKER_CORES`` (2) cores and ``YIMEI_SPARK_WORKER_MEMORY`` (4g) each.
+Each application (the Thrift server's, the governance suites' session) takes one core on each
+worker (``application_confs``): the Thrift server holds its executors for as long as it runs,
+so the workers offer two slots each for a second application to start beside it; a worker's
+cores are slots the standalone master hands out, not the machine's.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ class ClusterConfig:
     master_ui_port: int = 8080
     worker_ui_port: int = 8081  # the first worker's; the next ones count up
     thrift_port: int = 10000
-    worker_cores: int = 1
-    worker_memory: str = "3g"
+    worker_cores: int = 2
+    worker_memory: str = "4g"
     executor_memory: str = "2g"
     driver_memory: str = "2g"
 
@@ -101,6 +104,15 @@ class ClusterStatus:
         thrift = f"jdbc:hive2://{HOST}:{config.thrift_port}"
         out.append(f"thrift   {thrift}: {'accepting' if self.thrift else 'down'}")
         return out
+
+
+def application_confs(config: ClusterConfig) -> dict[str, str]:
+    """An application's share of the cluster: one executor of one core on each worker."""
+    return {
+        "spark.cores.max": str(WORKERS),
+        "spark.executor.cores": "1",
+        "spark.executor.memory": config.executor_memory,
+    }
 
 
 def spark_home() -> Path:
@@ -155,16 +167,41 @@ def _commands(spark_dir: Path, config: ClusterConfig) -> list[tuple[str, list[st
         )
     thrift = [str(bin_dir / "spark-submit"), "--class", THRIFT_CLASS, "--name", THRIFT_APP_NAME]
     thrift += ["--master", config.master_url, "--driver-memory", config.driver_memory]
-    thrift += ["--executor-memory", config.executor_memory]
-    # one executor per worker: each worker gives its core to the Thrift server's application
-    thrift += ["--total-executor-cores", str(WORKERS * config.worker_cores)]
-    thrift += ["--executor-cores", str(config.worker_cores)]
-    for key, value in thrift_confs(spark_dir).items():
+    for key, value in {**application_confs(config), **thrift_confs(spark_dir)}.items():
         thrift += ["--conf", f"{key}={value}"]
     thrift += ["spark-internal", "--hiveconf", f"hive.server2.thrift.bind.host={HOST}"]
     thrift += ["--hiveconf", f"hive.server2.thrift.port={config.thrift_port}"]
     commands.append(("thrift", thrift))
     return commands
+
+
+def check_serves(spark_dir: Path, config: ClusterConfig | None = None) -> None:
+    """The Thrift server answers and builds into ``spark_dir``'s warehouse folder (it was
+    started for this data directory): otherwise dbt's tables would land where the publish
+    step does not read them."""
+    from pyhive import hive
+
+    config = config or ClusterConfig.from_env()
+    host = os.environ.get("YIMEI_SPARK_THRIFT_HOST", HOST)
+    try:
+        con = hive.connect(host=host, port=config.thrift_port, username="yimei")
+    except Exception as error:  # noqa: BLE001 (thrift's transport errors share no base)
+        raise ClusterError(
+            f"no Spark Thrift server at {host}:{config.thrift_port} ({error}): "
+            "start the cluster with `yimei spark-cluster start` for this data directory"
+        ) from error
+    try:
+        cursor = con.cursor()
+        cursor.execute("set spark.sql.warehouse.dir")
+        (_, served), *_ = cursor.fetchall()
+    finally:
+        con.close()
+    expected = str(spark_dir / "warehouse")
+    if served.removeprefix("file:").rstrip("/") != expected:
+        raise ClusterError(
+            f"the Spark Thrift server at {host}:{config.thrift_port} builds into {served}, "
+            f"not {expected}: it was started for another data directory"
+        )
 
 
 def _pid_file(spark_dir: Path, role: str) -> Path:

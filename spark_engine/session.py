@@ -31,6 +31,12 @@ def spark_session():
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
+    master = os.environ.get("YIMEI_SPARK_MASTER", "")
+    if master.startswith("spark://"):  # the cluster: its share, beside the Thrift server's
+        from spark_engine.cluster import ClusterConfig, application_confs
+
+        for key, value in application_confs(ClusterConfig.from_env()).items():
+            builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

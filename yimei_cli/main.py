@@ -19,6 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=args.data_dir,
         as_of=as_of,
         engine=getattr(args, "engine", None),
+        spark_master=getattr(args, "spark_master", None),
     )
     settings.export()
     return settings
@@ -261,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=ENGINES,
         help="where dbt and the rules run: duckdb on this machine, or spark over the lake "
         "(default $YIMEI_ENGINE or duckdb; docs/scaling.md)",
+    )
+    run.add_argument(
+        "--spark-master",
+        help="with --engine spark: a cluster's master, spark://host:port (dbt builds through "
+        "its Thrift server; `yimei spark-cluster start`); default $YIMEI_SPARK_MASTER, or a "
+        "Spark inside the dbt process",
     )
     run.set_defaults(func=cmd_run)
 

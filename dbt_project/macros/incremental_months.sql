@@ -185,20 +185,20 @@
         {%- set columns = adapter.get_columns_in_relation(this)
             | map(attribute='name') | reject('equalto', partition_column) | join(', ') -%}
         {%- set in_partitions = "'" ~ partitions.columns[0].values() | join("', '") ~ "'" -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query(
+        {%- do run_statement('drop table if exists ' ~ kept) -%}
+        {%- do run_statement(
             'create table ' ~ kept ~ ' using parquet as select * from ' ~ this
             ~ ' where cast(' ~ partition_column ~ ' as string) in (' ~ in_partitions ~ ')'
             ~ ' and not coalesce(' ~ predicate ~ ', false)'
         ) -%}
         {%- for partition in partitions.columns[0].values() -%}
-            {%- do run_query(
+            {%- do run_statement(
                 'insert overwrite table ' ~ this ~ ' partition (' ~ partition_column ~ " = '"
                 ~ partition ~ "') select " ~ columns ~ ' from ' ~ kept
                 ~ ' where cast(' ~ partition_column ~ " as string) = '" ~ partition ~ "'"
             ) -%}
         {%- endfor -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_statement('drop table if exists ' ~ kept) -%}
     {%- endif %}
     select 1
 {%- endmacro %}

@@ -15,15 +15,15 @@
     {%- set lake = env_var('YIMEI_LAKE_DIR', env_var('YIMEI_DATA_DIR', '../data') ~ '/lake') -%}
     {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
         {%- set location = lake ~ '/' ~ source.schema ~ '/' ~ source.name -%}
-        {%- do run_query('create database if not exists ' ~ source.schema) -%}
-        {%- do run_query(
+        {%- do run_statement('create database if not exists ' ~ source.schema) -%}
+        {%- do run_statement(
             'create table if not exists ' ~ source.schema ~ '.' ~ source.name
             ~ " using parquet location '" ~ location ~ "'"
         ) -%}
         {%- if source.schema == 'raw' -%}
-            {%- do run_query('msck repair table ' ~ source.schema ~ '.' ~ source.name ~ ' sync partitions') -%}
+            {%- do run_statement('msck repair table ' ~ source.schema ~ '.' ~ source.name ~ ' sync partitions') -%}
         {%- else -%}
-            {%- do run_query('refresh table ' ~ source.schema ~ '.' ~ source.name) -%}
+            {%- do run_statement('refresh table ' ~ source.schema ~ '.' ~ source.name) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- endif -%}

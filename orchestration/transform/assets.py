@@ -94,6 +94,14 @@ def yimei_dbt_models(
     os.environ["YIMEI_AS_OF"] = settings.as_of.isoformat()
     # One target folder per warehouse, kept between runs: dbt reuses its partial parse and the
     # last run's artifacts stay next to the warehouse they describe.
+    if settings.on_spark_cluster:
+        # dbt builds through the cluster's Thrift server, which must build into this data dir
+        from spark_engine.cluster import ClusterError, check_serves
+
+        try:
+            check_serves(settings.spark_dir)
+        except ClusterError as error:
+            raise dg.Failure(description=str(error)) from error
     if settings.on_spark:
         # GOV-12 judges the loads on Spark too: the audit goes to the lake beside the raw tables
         with warehouse.connect() as con:
