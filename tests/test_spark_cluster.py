@@ -1,7 +1,11 @@
 """`yimei spark-cluster`: a Spark standalone cluster on 127.0.0.1 (spark_engine/cluster.py),
 started and stopped through the real CLI. A query through its Thrift server (beeline, Hive's
 JDBC client) runs as an application with an executor on each of the two workers, as the
-master's JSON status page says; `stop` leaves no process of the cluster behind."""
+master's JSON status page says; `stop` leaves no process of the cluster behind. And the whole
+pipeline through it (`yimei run --engine spark --spark-master`: dbt over the Thrift server, the
+suites in a session on the same master) publishes what the DuckDB run of the same sample does.
+
+One module, so that pytest-xdist gives both clusters to one worker, one after the other."""
 
 from __future__ import annotations
 
@@ -12,10 +16,14 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from quality.published import PUBLISHED_TABLES
 from spark_engine import cluster
-from tests.conftest import run_yimei
+from tests.conftest import run_yimei, yimei_run
+from tests.test_spark_engine import PER_RUN
+from tests.transform.dbt_helpers import assert_same_values, normalised_rows
 
 pytestmark = pytest.mark.spark
 
@@ -38,16 +46,28 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def _cluster_env() -> tuple[dict[str, str], dict[str, int]]:
+    """Free ports for one cluster (nothing else on the machine is disturbed), small sizes."""
+    ports = {name: _free_port() for name in ("MASTER_PORT", "MASTER_UI_PORT", "THRIFT_PORT")}
+    env = {f"YIMEI_SPARK_{name}": str(port) for name, port in ports.items()}
+    env["YIMEI_SPARK_WORKER_UI_PORT"] = str(_free_port())
+    env["YIMEI_SPARK_WORKER_MEMORY"] = "2g"
+    env["YIMEI_SPARK_EXECUTOR_MEMORY"] = "1g"
+    env["YIMEI_SPARK_DRIVER_MEMORY"] = "1g"
+    return env, ports
+
+
+def _master(ports: dict[str, int]) -> dict:
+    url = f"http://127.0.0.1:{ports['MASTER_UI_PORT']}/json/"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
 # Cost: about 40 s (five JVMs start, one query, a clean stop). Needed: the cluster issue 34's
 # Spark runs go through must start, serve on both workers and leave nothing behind.
 def test_the_cluster_serves_on_two_workers_and_stops_clean(tmp_path):
     data_dir = tmp_path / "data"
-    ports = {name: _free_port() for name in ("MASTER_PORT", "MASTER_UI_PORT", "THRIFT_PORT")}
-    env = {f"YIMEI_SPARK_{name}": str(port) for name, port in ports.items()}
-    env["YIMEI_SPARK_WORKER_UI_PORT"] = str(_free_port())
-    env["YIMEI_SPARK_WORKER_MEMORY"] = "1g"
-    env["YIMEI_SPARK_EXECUTOR_MEMORY"] = "1g"
-    env["YIMEI_SPARK_DRIVER_MEMORY"] = "1g"
+    env, ports = _cluster_env()
 
     def yimei(action: str) -> subprocess.CompletedProcess:
         return run_yimei("spark-cluster", action, "--data-dir", str(data_dir), env=env)
@@ -65,9 +85,7 @@ def test_the_cluster_serves_on_two_workers_and_stops_clean(tmp_path):
         )  # fmt: skip
         assert query.returncode == 0, query.stdout[-2000:] + query.stderr[-2000:]
         assert "1000000,499999500000" in query.stdout
-        url = f"http://127.0.0.1:{ports['MASTER_UI_PORT']}/json/"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            master = json.loads(response.read())
+        master = _master(ports)
         workers = [w for w in master["workers"] if w["state"] == "ALIVE"]
         assert len(workers) == 2
         (app,) = master["activeapps"]
@@ -83,3 +101,54 @@ def test_the_cluster_serves_on_two_workers_and_stops_clean(tmp_path):
     assert not [role for role, pid in pids.items() if cluster.alive(pid)]
     assert _processes_mentioning(str(data_dir)) == []  # the executors the workers started
     assert yimei("status").returncode == 3
+
+
+# Cost: about 6 min (a cluster starts; the tiny sample is loaded, built through the Thrift
+# server, judged and published). Needed: issue 34's acceptance, the same project and rules on
+# a real cluster give the DuckDB run's tables and findings.
+@pytest.mark.pipeline
+def test_a_run_through_the_cluster_publishes_what_duckdb_does(tmp_path, tiny_landing, clean_run):
+    landing, _ = tiny_landing
+    data_dir = tmp_path / "data"
+    env, ports = _cluster_env()
+    master_url = f"spark://127.0.0.1:{ports['MASTER_PORT']}"
+
+    def yimei(action: str) -> subprocess.CompletedProcess:
+        return run_yimei("spark-cluster", action, "--data-dir", str(data_dir), env=env)
+
+    try:
+        started = yimei("start")
+        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+        result = yimei_run(
+            landing, data_dir, "--engine", "spark", "--spark-master", master_url, env=env
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert "target='spark_thrift'" in result.stdout, result.stdout[-3000:]
+        master = _master(ports)
+        # dbt's application, the Thrift server, holds an executor core on each worker; the
+        # suites' session ran on the same master (its executors may still be letting go)
+        (thrift,) = [a for a in master["activeapps"] if a["name"] == cluster.THRIFT_APP_NAME]
+        assert thrift["cores"] == 2
+        workers = [w for w in master["workers"] if w["state"] == "ALIVE"]
+        assert len(workers) == 2 and all(w["coresused"] >= 1 for w in workers), workers
+        apps = master["activeapps"] + master["completedapps"]
+        assert "yimei-governance" in {a["name"] for a in apps}, apps
+    finally:
+        stopped = yimei("stop")
+    assert stopped.returncode == 0
+    assert _processes_mentioning(str(data_dir)) == []
+
+    con = duckdb.connect()
+    con.execute(f"attach '{clean_run['data_dir'] / 'serving.duckdb'}' as duck (read_only)")
+    con.execute(f"attach '{data_dir / 'serving.duckdb'}' as spark (read_only)")
+    for table in PUBLISHED_TABLES:
+        duck = normalised_rows(con, "duck", table, skip=PER_RUN)
+        assert duck.height > 0, table
+        assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
+    findings = (
+        "select rule_id, entity_type, entity_id, clinic_id, status, detail "
+        "from {}.governance.findings order by all"
+    )
+    assert con.execute(findings.format("duck")).fetchall() == con.execute(
+        findings.format("spark")
+    ).fetchall()
