@@ -16,14 +16,11 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from quality.published import PUBLISHED_TABLES
 from spark_engine import cluster
 from tests.conftest import run_yimei, yimei_run
-from tests.test_spark_engine import PER_RUN
-from tests.transform.dbt_helpers import assert_same_values, normalised_rows
+from tests.transform.dbt_helpers import assert_same_published_tables, published_findings
 
 pytestmark = pytest.mark.spark
 
@@ -138,17 +135,6 @@ def test_a_run_through_the_cluster_publishes_what_duckdb_does(tmp_path, tiny_lan
     assert stopped.returncode == 0
     assert _processes_mentioning(str(data_dir)) == []
 
-    con = duckdb.connect()
-    con.execute(f"attach '{clean_run['data_dir'] / 'serving.duckdb'}' as duck (read_only)")
-    con.execute(f"attach '{data_dir / 'serving.duckdb'}' as spark (read_only)")
-    for table in PUBLISHED_TABLES:
-        duck = normalised_rows(con, "duck", table, skip=PER_RUN)
-        assert duck.height > 0, table
-        assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
-    findings = (
-        "select rule_id, entity_type, entity_id, clinic_id, status, detail "
-        "from {}.governance.findings order by all"
-    )
-    assert con.execute(findings.format("duck")).fetchall() == con.execute(
-        findings.format("spark")
-    ).fetchall()
+    duck_serving = clean_run["data_dir"] / "serving.duckdb"
+    assert_same_published_tables(duck_serving, data_dir / "serving.duckdb")
+    assert published_findings(duck_serving) == published_findings(data_dir / "serving.duckdb")

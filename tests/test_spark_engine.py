@@ -18,23 +18,18 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from quality.published import PUBLISHED_TABLES
 from spark_engine import tables
 from tests.conftest import AS_OF
 from tests.transform.dbt_helpers import (
+    assert_same_published_tables,
     assert_same_values,
     normalised_rows,
+    published_findings,
     run_dbt,
     unit_test_statuses,
 )
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.spark]
-
-# what differs between two runs by construction: their run ids and clocks
-PER_RUN = {
-    "run_id", "first_detected_at", "detected_at", "resolved_at", "run_at", "checked_at", "since"
-}
-
 
 def test_the_spark_run_ingests_to_the_lake_and_publishes(spark_run):
     result = spark_run["result"]
@@ -49,28 +44,16 @@ def test_the_spark_run_ingests_to_the_lake_and_publishes(spark_run):
 
 def test_every_published_table_equals_the_duckdb_run(spark_run, clean_run):
     assert spark_run["result"].returncode == 0
-    con = duckdb.connect()
-    con.execute(f"attach '{clean_run['data_dir'] / 'serving.duckdb'}' as duck (read_only)")
-    con.execute(f"attach '{spark_run['data_dir'] / 'serving.duckdb'}' as spark (read_only)")
-    for table in PUBLISHED_TABLES:
-        duck = normalised_rows(con, "duck", table, skip=PER_RUN)
-        assert duck.height > 0, table
-        assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
+    assert_same_published_tables(
+        clean_run["data_dir"] / "serving.duckdb", spark_run["data_dir"] / "serving.duckdb"
+    )
 
 
 def test_the_findings_of_every_rule_are_the_same_entities(spark_run, clean_run):
     assert spark_run["result"].returncode == 0
-    sql = (
-        "select rule_id, entity_type, entity_id, clinic_id, status, detail "
-        "from governance.findings order by all"
-    )
-    found = {}
-    for name, run in (("duck", clean_run), ("spark", spark_run)):
-        con = duckdb.connect(str(run["data_dir"] / "serving.duckdb"), read_only=True)
-        found[name] = con.execute(sql).fetchall()
-        con.close()
-    assert found["duck"] == found["spark"]
-    assert len({row[0] for row in found["spark"]}) >= 10
+    found = published_findings(spark_run["data_dir"] / "serving.duckdb")
+    assert published_findings(clean_run["data_dir"] / "serving.duckdb") == found
+    assert len({row[0] for row in found}) >= 10
 
 
 SCHEMAS = ("reference", "staging", "intermediate", "governance", "marts")

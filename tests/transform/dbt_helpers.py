@@ -13,7 +13,7 @@ import polars as pl
 
 from ingestion.settings import DBT_PROJECT_DIR
 from orchestration.transform.project import dbt_args
-from quality.published import BOOKKEEPING_COLUMNS
+from quality.published import BOOKKEEPING_COLUMNS, PUBLISHED_TABLES
 
 # Every model compared between builds, with the columns that identify a row.
 MODEL_KEYS = {
@@ -170,3 +170,33 @@ def assert_same_values(duck: pl.DataFrame, spark: pl.DataFrame, what: str) -> No
         assert_frame_equal(duck, spark, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9)
     except AssertionError as error:
         raise AssertionError(f"{what} differs between DuckDB and Spark: {error}") from None
+
+
+# what differs between two runs by construction: their run ids and clocks
+PER_RUN = {
+    "run_id", "first_detected_at", "detected_at", "resolved_at", "run_at", "checked_at", "since"
+}
+
+
+def assert_same_published_tables(duck_serving: Path, spark_serving: Path) -> None:
+    """Every published table of a Spark run's serving.duckdb equals the DuckDB run's."""
+    con = duckdb.connect()
+    con.execute(f"attach '{duck_serving}' as duck (read_only)")
+    con.execute(f"attach '{spark_serving}' as spark (read_only)")
+    for table in PUBLISHED_TABLES:
+        duck = normalised_rows(con, "duck", table, skip=PER_RUN)
+        assert duck.height > 0, table
+        assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
+    con.close()
+
+
+def published_findings(serving: Path) -> list[tuple]:
+    """The published findings, entity by entity, without what differs per run."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute(
+            "select rule_id, entity_type, entity_id, clinic_id, status, detail "
+            "from governance.findings order by all"
+        ).fetchall()
+    finally:
+        con.close()
