@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -178,25 +179,30 @@ PER_RUN = {
 }
 
 
-def assert_same_published_tables(duck_serving: Path, spark_serving: Path) -> None:
-    """Every published table of a Spark run's serving.duckdb equals the DuckDB run's."""
+def assert_same_published_tables(
+    duck_serving: Path, spark_serving: Path, tables: Iterable[str] = PUBLISHED_TABLES
+) -> None:
+    """Every published table (of ``tables``) of a Spark run's serving.duckdb equals the DuckDB
+    run's."""
     con = duckdb.connect()
     con.execute(f"attach '{duck_serving}' as duck (read_only)")
     con.execute(f"attach '{spark_serving}' as spark (read_only)")
-    for table in PUBLISHED_TABLES:
+    for table in tables:
         duck = normalised_rows(con, "duck", table, skip=PER_RUN)
         assert duck.height > 0, table
         assert_same_values(duck, normalised_rows(con, "spark", table, skip=PER_RUN), table)
     con.close()
 
 
-def published_findings(serving: Path) -> list[tuple]:
-    """The published findings, entity by entity, without what differs per run."""
+def published_findings(serving: Path, standing_only: bool = False) -> list[tuple]:
+    """The published findings, entity by entity, without what differs per run;
+    ``standing_only``: without the resolved ones, the history of earlier runs."""
     con = duckdb.connect(str(serving), read_only=True)
+    standing = "where status <> 'resolved' " if standing_only else ""
     try:
         return con.execute(
             "select rule_id, entity_type, entity_id, clinic_id, status, detail "
-            "from governance.findings order by all"
+            f"from governance.findings {standing}order by all"
         ).fetchall()
     finally:
         con.close()
