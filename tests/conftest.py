@@ -57,7 +57,8 @@ WORKER_FIGURES: Counter = Counter()
 # collection order. (`--dist loadgroup` would group freely, but pytest-xdist 3.8 loses the
 # groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 LONGEST_FIRST = (
-    "tests/test_spark_engine.py",  # 380: the Spark run, dbt's unit tests on Spark, comparisons
+    "tests/test_spark_engine.py",  # 375: the Spark run, dbt's unit tests on Spark, comparisons
+    "tests/test_spark_cluster.py",  # 286: a cluster, the Spark run through it
     "tests/reliability/test_concurrent_readers.py",  # 190
     "tests/reliability/test_crashes.py",  # 165
     "tests/transform/test_incremental.py",  # 125
