@@ -1,33 +1,47 @@
-"""What the serving database holds, and the key of each published table."""
+"""What the serving database holds, stated once.
+
+The published marts are the models the dbt project's `bi_serving_connection` exposure depends
+on (dbt_project/models/exposures.yml: BI tools see every published mart, and dbt docs draw the
+lineage from it); the publish step, the PostgreSQL endpoint, GOV-10, GOV-11 (the dbt var
+``published_marts``, orchestration/transform/project.py) and the tests read the list from
+here. The governance tables yimei writes itself (quality/findings.py) are published beside
+them. Each table's key is in its yml (``meta.gov_11``), where GOV-11 reads it.
+"""
 
 from __future__ import annotations
 
-# table -> columns that identify a row (GOV-11: unique after de-duplication)
-PUBLISHED_TABLES: dict[str, tuple[str, ...]] = {
-    "marts.market_monthly": ("month", "city", "procedure_code"),
-    "marts.procedure_price_index": ("month", "city", "procedure_code"),
-    "marts.clinic_scorecard": ("clinic_id",),
-    "marts.persona_segments": ("city", "age_band", "gender", "spend_tier", "favourite_category"),
-    "marts.travel_flows": ("month", "buyer_city", "clinic_city"),
-    "marts.channel_funnel": ("month", "channel"),
-    "marts.clinic_verification": ("clinic_id",),
-    "marts.clinic_doctors": ("doctor_id",),
-    "marts.clinic_complaints": ("clinic_id", "complaint_type"),
-    "marts.product_registry": ("registration_no",),
-    "marts.product_clinic_usage": ("registration_no", "clinic_id"),
-    "governance.findings": ("rule_id", "entity_type", "entity_id"),
-    "governance.listing_actions": ("entity_type", "entity_id"),
-    "governance.rule_results": ("run_id", "rule_id"),
-}
+import re
 
-# Fact tables the findings are built from: their keys must be unique too.
-FACT_TABLES: dict[str, tuple[str, ...]] = {
-    "intermediate.int_order_compliance": ("order_id",),
-    "intermediate.int_review_verification": ("review_id",),
-    "intermediate.int_clinic_licence_verification": ("clinic_id",),
-    "intermediate.int_doctor_listing_checks": ("doctor_id",),
-    "intermediate.int_clinic_tier_checks": ("clinic_id",),
-}
+import yaml
+
+from ingestion.settings import DBT_PROJECT_DIR
+
+EXPOSURES_FILE = DBT_PROJECT_DIR / "models" / "exposures.yml"
+SERVING_EXPOSURE = "bi_serving_connection"
+# dbt_project.yml builds every model under models/marts into this schema
+MARTS_SCHEMA = "marts"
+PUBLISHED_GOVERNANCE = (
+    "governance.findings",
+    "governance.listing_actions",
+    "governance.rule_results",
+)
+
+
+def _published_marts() -> tuple[str, ...]:
+    exposures = yaml.safe_load(EXPOSURES_FILE.read_text(encoding="utf-8"))["exposures"]
+    (serving,) = [e for e in exposures if e["name"] == SERVING_EXPOSURE]
+    marts = []
+    for ref in serving["depends_on"]:
+        match = re.fullmatch(r"ref\('(\w+)'\)", ref.strip())
+        model = match and match.group(1)
+        if not model or not any((DBT_PROJECT_DIR / "models" / "marts").rglob(f"{model}.sql")):
+            raise ValueError(f"{EXPOSURES_FILE}: {SERVING_EXPOSURE} names no mart in {ref!r}")
+        marts.append(f"{MARTS_SCHEMA}.{model}")
+    return tuple(marts)
+
+
+PUBLISHED_MARTS: tuple[str, ...] = _published_marts()
+PUBLISHED_TABLES: tuple[str, ...] = PUBLISHED_MARTS + PUBLISHED_GOVERNANCE
 
 # Columns of incremental models that record when a row was written or from what, not what it
 # says (macros/incremental_months.sql): outside GOV-11's timestamp bound, never compared as

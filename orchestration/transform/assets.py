@@ -31,7 +31,7 @@ from orchestration.transform.project import (
     yimei_dbt_project,
 )
 from quality import preload
-from quality.published import PUBLISHED_TABLES
+from quality.published import PUBLISHED_MARTS
 from spark_engine import results
 
 ensure_manifest()
@@ -128,7 +128,7 @@ def yimei_dbt_models(
             imported = results.import_tables(
                 con,
                 settings.spark_dir,
-                [t for t in PUBLISHED_TABLES if t.startswith("marts.")],
+                list(PUBLISHED_MARTS),
                 settings.dbt_target_dir / "manifest.json",
             )
         context.log.info(f"imported from Spark: {imported}")

@@ -16,6 +16,7 @@ from dagster_dbt import DbtProject
 
 from ingestion.contract import COMPLAINT_TYPES, FEEDS
 from ingestion.settings import DBT_PROJECT_DIR
+from quality.published import PUBLISHED_MARTS
 from quality.rules import rule_parameters
 
 # dagster-dbt runs the `dbt` found on PATH. dbt is installed beside this interpreter
@@ -27,14 +28,15 @@ if _interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
 
 def project_vars(**extra: Any) -> dict[str, Any]:
     """dbt's vars: every rule's parameters from the catalogue (quality/rules.py), read in SQL
-    through the ``rule_parameter`` macro, and the feeds and complaint types of the contract
-    (``project_var``).
+    through the ``rule_parameter`` macro, the feeds and complaint types of the contract and
+    the published marts that GOV-11 guards (quality/published.py) (``project_var``).
     They are the same on every run, so dbt keeps its partial parse; the run date travels as
     YIMEI_AS_OF for the same reason."""
     return {
         "rule_parameters": rule_parameters(),
         "feeds": list(FEEDS),
         "complaint_types": list(COMPLAINT_TYPES),
+        "published_marts": [table.split(".", 1)[1] for table in PUBLISHED_MARTS],
         **extra,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import defs
+from quality.published import PUBLISHED_MARTS
 from quality.rules import RULES
 
 RAW_TABLES = [
@@ -16,19 +17,7 @@ RAW_TABLES = [
     "practitioners",
     "products",
 ]
-MARTS = [
-    "market_monthly",
-    "procedure_price_index",
-    "clinic_scorecard",
-    "persona_segments",
-    "travel_flows",
-    "channel_funnel",
-    "clinic_verification",
-    "clinic_doctors",
-    "clinic_complaints",
-    "product_registry",
-    "product_clinic_usage",
-]
+MARTS = [table.split(".", 1)[1] for table in PUBLISHED_MARTS]
 
 
 def _graph():

@@ -1,10 +1,9 @@
 {{ config(tags=['run_date']) }}
+{#- the fact tables the findings come from, and every published mart (quality/published.py) -#}
 {%- set guarded = [
     'int_order_compliance', 'int_review_verification', 'int_clinic_licence_verification',
-    'int_doctor_listing_checks', 'int_clinic_tier_checks', 'market_monthly', 'procedure_price_index',
-    'clinic_scorecard', 'persona_segments', 'travel_flows', 'channel_funnel', 'clinic_verification',
-    'clinic_doctors', 'clinic_complaints', 'product_registry', 'product_clinic_usage'
-] -%}
+    'int_doctor_listing_checks', 'int_clinic_tier_checks'
+] + project_var('published_marts') -%}
 {%- set min_amount = rule_parameter('GOV-11', 'min_amount') -%}
 {%- set hours_allowed = rule_parameter('GOV-11', 'hours_after_run_end_allowed') -%}
 
