@@ -31,10 +31,10 @@ versions as (
 
     {{ snapshot_versions(
         'crm_rows',
-        key='clinic_id',
+        key=snapshot_entity('clinics')['key'],
         tracked_columns=['license_no', 'clinic_name', 'city', 'clinic_type', 'tier', 'platform_status'],
         changed_on='updated_on',
-        row_order='updated_at desc nulls last, snapshot_row_number desc'
+        row_order=snapshot_entity('clinics')['row_order']
     ) }}
 
 ),

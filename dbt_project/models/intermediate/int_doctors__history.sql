@@ -28,10 +28,10 @@ versions as (
 
     {{ snapshot_versions(
         'crm_rows',
-        key='doctor_id',
+        key=snapshot_entity('doctors')['key'],
         tracked_columns=['clinic_id', 'practitioner_license_no'],
         changed_on='updated_on',
-        row_order='updated_at desc nulls last, snapshot_row_number desc'
+        row_order=snapshot_entity('doctors')['row_order']
     ) }}
 
 ),

@@ -30,13 +30,13 @@ versions as (
 
     {{ snapshot_versions(
         'registry_rows',
-        key='license_no',
+        key=snapshot_entity('institutions')['key'],
         tracked_columns=[
             'institution_name', 'city', 'approved_departments', 'licence_status',
             'licence_valid_from', 'licence_valid_to'
         ],
         changed_on='status_updated_on',
-        row_order='status_updated_on desc nulls last, snapshot_row_number desc'
+        row_order=snapshot_entity('institutions')['row_order']
     ) }}
 
 ),

@@ -29,13 +29,13 @@ versions as (
 
     {{ snapshot_versions(
         'registry_rows',
-        key='practitioner_license_no',
+        key=snapshot_entity('practitioners')['key'],
         tracked_columns=[
             'primary_institution_license_no', 'practice_scope', 'is_chief_aesthetic_physician',
             'chief_specialty', 'practitioner_status'
         ],
         changed_on='status_updated_on',
-        row_order='status_updated_on desc nulls last, snapshot_row_number desc'
+        row_order=snapshot_entity('practitioners')['row_order']
     ) }}
 
 ),
