@@ -35,6 +35,17 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of a mart rebuilt a month at a time from the orders of `upstream` (the months
+    whose rows changed since the last build: month_digests and months_to_recompute below),
+    partitioned on `month`; the months `upstream` no longer has are emptied after the build.
+    `{{ config(**monthly_mart('int_orders__completed', 'completed_month')) }}` -#}
+{% macro monthly_mart(upstream, upstream_month_column) -%}
+    {%- set config = partition_overwrite('month') -%}
+    {%- do config.update({'post_hook': "{{ delete_emptied_months(ref('" ~ upstream ~ "'), 'month', '"
+        ~ upstream_month_column ~ "') }}"}) -%}
+    {{ return(config) }}
+{%- endmacro %}
+
 {#- The config of an order or review fact written copy-on-write (copy_on_write_rows below,
     copy_on_write_months in macros/incremental_versions.sql; the persona facts too, on the buyer:
     macros/incremental_buyers.sql). Spark overwrites the months the

@@ -1,9 +1,4 @@
-{{
-    config(
-        post_hook="{{ delete_emptied_months(ref('int_orders__completed'), 'month', 'completed_month') }}",
-        **partition_overwrite('month')
-    )
-}}
+{{ config(**monthly_mart('int_orders__completed', 'completed_month')) }}
 
 {#- Incremental, a month at a time: the months whose orders changed since the last build
     (macros/incremental_months.sql). -#}
