@@ -158,10 +158,8 @@ class Settings:
         os.environ["YIMEI_DATA_DIR"] = str(self.data_dir)
         os.environ["YIMEI_AS_OF"] = self.as_of.isoformat()
         os.environ[ENGINE_ENV] = self.engine
-        if self.spark_master:
-            os.environ[SPARK_MASTER_ENV] = self.spark_master
-        else:
-            os.environ.pop(SPARK_MASTER_ENV, None)
+        # set, empty without a cluster: Dagster's resource reads every one of them
+        os.environ[SPARK_MASTER_ENV] = self.spark_master or ""
         # Spark's log configuration for dbt's session (profiles.yml): errors only
         os.environ.setdefault(
             "YIMEI_SPARK_LOG_CONFIG", str(DBT_PROJECT_DIR / "spark_log4j2.properties")

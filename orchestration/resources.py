@@ -9,12 +9,13 @@ import dagster as dg
 
 from ingestion import run_lock
 from ingestion.duck import connect
-from ingestion.settings import Settings
+from ingestion.settings import ENGINE_ENV, SPARK_MASTER_ENV, Settings
 from orchestration import runs
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Paths and run date, from the same environment the dbt profile reads.
+    """Paths, run date and engine, from the same environment the dbt profile reads, configured
+    once for a run: asset bodies ask ``settings()``, never the environment.
 
     ``data_dir`` is ``YIMEI_DATA_DIR``: the dbt profile builds the DuckDB path
     from that same variable, so Dagster and dbt always open one file.
@@ -23,10 +24,18 @@ class WarehouseResource(dg.ConfigurableResource):
     landing_dir: str
     data_dir: str
     as_of: str = ""  # YYYY-MM-DD; empty means today in Asia/Shanghai
+    engine: str = ""  # duckdb or spark (ingestion/settings.py ENGINES); empty means duckdb
+    spark_master: str = ""  # spark://host:port: the Spark engine builds on that cluster
 
     def settings(self) -> Settings:
         as_of = date.fromisoformat(self.as_of) if self.as_of else None
-        return Settings.from_env(landing_dir=self.landing_dir, data_dir=self.data_dir, as_of=as_of)
+        return Settings.from_env(
+            landing_dir=self.landing_dir,
+            data_dir=self.data_dir,
+            as_of=as_of,
+            engine=self.engine or "duckdb",
+            spark_master=self.spark_master or None,
+        )
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
@@ -61,4 +70,6 @@ def warehouse_resource() -> WarehouseResource:
         landing_dir=dg.EnvVar("YIMEI_LANDING_DIR"),
         data_dir=dg.EnvVar("YIMEI_DATA_DIR"),
         as_of=dg.EnvVar("YIMEI_AS_OF"),
+        engine=dg.EnvVar(ENGINE_ENV),
+        spark_master=dg.EnvVar(SPARK_MASTER_ENV),
     )

@@ -119,11 +119,13 @@ class SparkFacts:
     # every row is validated on every run: Spark scales out instead
     incremental = False
 
-    def __init__(self, spark_dir: Path) -> None:
+    def __init__(self, spark_dir: Path, master: str | None = None) -> None:
+        """``master``: the cluster's spark://host:port (Settings.spark_master); none, a local
+        Spark."""
         from spark_engine.session import spark_session
 
         self.spark_dir = spark_dir
-        self.spark = spark_session()
+        self.spark = spark_session(master)
 
     def _frame(self, qualified: str):
         from spark_engine import tables

@@ -4,7 +4,8 @@ dbt runs its own Spark in the dbt process (profiles.yml, target ``spark``). This
 tables dbt built from their files (spark_engine/tables.py), without the Hive metastore that
 dbt's session holds, so a Dagster process that runs many pipeline runs never blocks dbt on
 the metastore's single-process lock. Settings follow the dbt target's: Asia/Shanghai session
-time, few shuffle partitions on one machine; ``YIMEI_SPARK_MASTER`` points it at a cluster.
+time, few shuffle partitions on one machine; the engine's master (Settings.spark_master, from
+the Dagster resource) points it at a cluster.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ DRIVER_MEMORY_ENV = "YIMEI_SPARK_DRIVER_MEMORY"
 
 
 @functools.cache
-def spark_session():
+def spark_session(master: str | None = None):
+    """The session, one per process and master: ``master`` a cluster's spark://host:port, or
+    none for a local Spark on this machine's cores (``YIMEI_SPARK_CORES``)."""
     from pyspark.sql import SparkSession
 
     cores = os.environ.get("YIMEI_SPARK_CORES", "*")
     builder = (
         SparkSession.builder.appName("yimei-governance")
-        .master(os.environ.get("YIMEI_SPARK_MASTER", f"local[{cores}]"))
+        .master(master or f"local[{cores}]")
         .config("spark.driver.memory", os.environ.get(DRIVER_MEMORY_ENV, "4g"))
         .config("spark.sql.session.timeZone", "Asia/Shanghai")
         .config(
@@ -31,8 +34,8 @@ def spark_session():
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    master = os.environ.get("YIMEI_SPARK_MASTER", "")
-    if master.startswith("spark://"):  # the cluster: its share, beside the Thrift server's
+    # the cluster: the application's share, beside the Thrift server's
+    if master and master.startswith("spark://"):
         from spark_engine.cluster import ClusterConfig, application_confs
 
         for key, value in application_confs(ClusterConfig.from_env()).items():

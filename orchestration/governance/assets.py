@@ -86,7 +86,7 @@ def governance_checks(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     if waivers.file_problem:
         context.log.warning(f"waivers file {waivers.path} ignored: {waivers.file_problem}")
     # on the Spark engine the facts are Spark's tables, validated by GX's Spark engine
-    facts = SparkFacts(settings.spark_dir) if settings.on_spark else None
+    facts = SparkFacts(settings.spark_dir, settings.spark_master) if settings.on_spark else None
     with warehouse.connect() as con:
         outcomes, marks = run_entity_rules(con, validator, facts=facts)
         record_waivers(con, waivers, context.run_id)
