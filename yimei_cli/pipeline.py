@@ -13,7 +13,6 @@ import dagster as dg
 from ingestion import run_lock
 from ingestion.audit import feeds_loaded_since, known_deliveries
 from ingestion.duck import connect
-from ingestion.landing import list_partitions
 from ingestion.loader import pending_partitions
 from ingestion.settings import EngineMismatch, Settings
 from orchestration.event_log import instance_for_runs
@@ -57,24 +56,22 @@ def pending_ranges(settings: Settings) -> list[tuple[date, date]]:
     """Ranges of delivery dates to ingest (every feed in one run per range): the complete
     partitions that are new or re-sent."""
     from orchestration.feeds.assets import FEED_ORDER
-    from orchestration.feeds.partitions import FIRST_DELIVERY_DATE, delivery_ranges
+    from orchestration.feeds.partitions import FIRST_DELIVERY_DATE, delivery_ranges, scan_landing
 
     con = connect(settings.warehouse_path)
     try:
         known = {feed: known_deliveries(con, feed) for feed in FEED_ORDER}
     finally:
         con.close()
-    first = date.fromisoformat(FIRST_DELIVERY_DATE)
-    delivered, pending = set(), set()
-    for feed in FEED_ORDER:
-        complete = [p for p in list_partitions(settings.landing_dir, feed) if p.complete]
-        for p in complete:
-            if p.dt < first:
-                print(f"  {p.key}: before the first delivery date {first}, not loaded")
-        complete = [p for p in complete if p.dt >= first]
-        delivered |= {p.dt for p in complete}
-        pending |= {p.dt for p in pending_partitions(complete, known[feed])}
-    return delivery_ranges(delivered, pending)
+    scan = scan_landing(settings.landing_dir, FEED_ORDER)
+    for p in scan.too_early:
+        print(f"  {p.key}: before the first delivery date {FIRST_DELIVERY_DATE}, not loaded")
+    pending = {
+        p.dt
+        for feed, complete in scan.complete.items()
+        for p in pending_partitions(complete, known[feed])
+    }
+    return delivery_ranges(scan.delivered, pending)
 
 
 def loads_watermark(settings: Settings) -> str:
@@ -85,14 +82,6 @@ def loads_watermark(settings: Settings) -> str:
         "from audit.partition_loads",
     )
     return "/".join(str(v) for v in rows[0]) if rows else ""
-
-
-def already_published(instance: dg.DagsterInstance, job_name: str, tags: dict) -> bool:
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]),
-        limit=1,
-    )
-    return bool(runs) and all(runs[0].tags.get(k) == v for k, v in tags.items())
 
 
 def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool = False) -> int:
@@ -123,6 +112,7 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         AS_OF_TAG,
         LOADS_TAG,
         PROJECT_TAG,
+        last_successful_build,
         project_fingerprint,
     )
 
@@ -136,7 +126,8 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
     if not rebuild and not pending and settings.serving_path.exists():
         # Checked before the asset graph (and dbt's manifest) is loaded: a few seconds.
         with _instance() as instance:
-            if already_published(instance, build_and_publish_job.name, built_from):
+            last_build = last_successful_build(instance, build_and_publish_job.name)
+            if last_build and last_build.built_from(built_from):
                 print(
                     f"Nothing new since the last publish for {settings.as_of}: "
                     f"{settings.serving_path} is current (yimei run --rebuild rebuilds anyway)."
@@ -148,7 +139,8 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         from orchestration.feeds.partitions import range_tags
         from orchestration.jobs import ingest_job
         from orchestration.serving.assets import SERVING
-        from orchestration.transform.selection import last_successful_build, plan_build
+        from orchestration.transform.assets import yimei_dbt_models
+        from orchestration.transform.selection import plan_build
 
     ingest_run_ids: list[str] = []
     with _instance() as instance:
@@ -178,7 +170,7 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         print(f"Building {plan.reason}")
         run_config = {**QUIET_CONSOLE, "ops": {}}
         if plan.full_refresh:
-            run_config["ops"]["yimei_dbt_models"] = {"config": {"full_refresh": True}}
+            run_config["ops"][yimei_dbt_models.op.name] = {"config": {"full_refresh": True}}
         result = build_job.execute_in_process(
             instance=instance,
             raise_on_error=False,
@@ -202,18 +194,12 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
 def last_published_as_of(settings: Settings) -> date | None:
     """The run date of the last publish (its run's tag), which a report describes."""
     from orchestration.jobs import build_and_publish_job
-    from orchestration.transform.selection import AS_OF_TAG
+    from orchestration.transform.selection import last_successful_build
 
     use_dagster_home(settings)
     with _instance() as instance:
-        runs = instance.get_runs(
-            filters=dg.RunsFilter(
-                job_name=build_and_publish_job.name, statuses=[dg.DagsterRunStatus.SUCCESS]
-            ),
-            limit=1,
-        )
-    tag = runs[0].tags.get(AS_OF_TAG) if runs else None
-    return date.fromisoformat(tag) if tag else None
+        last_build = last_successful_build(instance, build_and_publish_job.name)
+    return last_build.as_of if last_build else None
 
 
 def run_reports(settings: Settings, force: bool = False) -> int:
@@ -227,7 +213,9 @@ def run_reports(settings: Settings, force: bool = False) -> int:
     with heap.loading_for_good():
         from orchestration.definitions import defs  # after settings.export(): env is read
         from orchestration.jobs import reports_job
-    run_config = {**QUIET_CONSOLE, "ops": {"reports__blue_book": {"config": {"force": force}}}}
+        from orchestration.reports.assets import blue_book_reports
+    reports = {blue_book_reports.op.name: {"config": {"force": force}}}
+    run_config = {**QUIET_CONSOLE, "ops": reports}
     with _instance() as instance:
         result = defs.resolve_job_def(reports_job.name).execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config

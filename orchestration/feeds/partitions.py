@@ -11,9 +11,12 @@ and late or re-sent partitions are just older keys.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
+
+from ingestion.landing import Partition, list_partitions
 
 # The first delivery date the warehouse accepts; older partitions are reported, not loaded.
 FIRST_DELIVERY_DATE = "2020-01-01"
@@ -23,6 +26,32 @@ delivery_dates = dg.DailyPartitionsDefinition(
     timezone="Asia/Shanghai",
     end_offset=1,  # today's partition exists; it is loaded once its _SUCCESS lands
 )
+
+
+@dataclass(frozen=True)
+class LandingScan:
+    """The complete partitions of every feed at one look at the landing zone, the one scan
+    `yimei run` (against the audit) and the landing sensor (against its cursor) plan from.
+    Partitions dated before the first delivery date are kept apart: reported, never loaded
+    (no partition of the assets' definition holds them)."""
+
+    complete: dict[str, list[Partition]]
+    too_early: list[Partition]
+
+    @property
+    def delivered(self) -> set[date]:
+        return {p.dt for partitions in self.complete.values() for p in partitions}
+
+
+def scan_landing(landing_dir: str, feeds: Iterable[str]) -> LandingScan:
+    first = date.fromisoformat(FIRST_DELIVERY_DATE)
+    complete: dict[str, list[Partition]] = {}
+    too_early: list[Partition] = []
+    for feed in feeds:
+        partitions = [p for p in list_partitions(landing_dir, feed) if p.complete]
+        too_early += [p for p in partitions if p.dt < first]
+        complete[feed] = [p for p in partitions if p.dt >= first]
+    return LandingScan(complete, too_early)
 
 
 def delivery_ranges(delivered: Iterable[date], pending: set[date]) -> list[tuple[date, date]]:

@@ -5,9 +5,8 @@ import json
 
 import dagster as dg
 
-from ingestion.landing import list_partitions
 from orchestration.feeds.assets import FEED_ORDER, ingest_job
-from orchestration.feeds.partitions import delivery_ranges, range_tags
+from orchestration.feeds.partitions import delivery_ranges, range_tags, scan_landing
 from orchestration.resources import WarehouseResource
 
 
@@ -22,15 +21,14 @@ def landing_success_markers(context: dg.SensorEvaluationContext, warehouse: Ware
     re-sent ones request one ingestion run (every feed) per range of delivery dates."""
     settings = warehouse.settings()
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    delivered, changed = set(), {}
-    for feed in FEED_ORDER:
-        complete = [p for p in list_partitions(settings.landing_dir, feed) if p.complete]
-        delivered |= {p.dt for p in complete}
+    scan = scan_landing(settings.landing_dir, FEED_ORDER)
+    changed = {}
+    for complete in scan.complete.values():
         for p in complete:
             if seen.get(p.key) != (fingerprint := p.quick_fingerprint()):
                 changed[p.key] = (p.dt, fingerprint)
     requests = []
-    for start, end in delivery_ranges(delivered, {dt for dt, _ in changed.values()}):
+    for start, end in delivery_ranges(scan.delivered, {dt for dt, _ in changed.values()}):
         # One delivery state, one run: the key is the range's fingerprints.
         in_range = sorted((k, f) for k, (dt, f) in changed.items() if start <= dt <= end)
         run_key = hashlib.sha256(json.dumps(in_range).encode()).hexdigest()

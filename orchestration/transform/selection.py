@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -64,11 +64,24 @@ class BuildPlan:
 
 @dataclass(frozen=True)
 class LastBuild:
+    """The last successful build-check-publish run: what it was built from (its tags), when."""
+
     tags: dict[str, str]
     started: datetime
 
+    def built_from(self, built_from: dict[str, str]) -> bool:
+        """Whether it was built from exactly this (its publish is current)."""
+        return all(self.tags.get(tag) == value for tag, value in built_from.items())
+
+    @property
+    def as_of(self) -> date | None:
+        tag = self.tags.get(AS_OF_TAG)
+        return date.fromisoformat(tag) if tag else None
+
 
 def last_successful_build(instance: dg.DagsterInstance, job_name: str) -> LastBuild | None:
+    """The one question of every planner (`yimei run`, `yimei report`): ``job_name`` is the
+    build job's (orchestration/jobs.py build_and_publish_job.name)."""
     records = instance.get_run_records(
         filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]),
         limit=1,

@@ -11,9 +11,10 @@ import dagster as dg
 import pytest
 
 from ingestion.settings import Settings
-from orchestration.transform.selection import AS_OF_TAG, LOADS_TAG
+from orchestration.jobs import build_and_publish_job
+from orchestration.transform.selection import AS_OF_TAG, LOADS_TAG, last_successful_build
 from tests.conftest import AS_OF, yimei_run
-from yimei_cli.pipeline import already_published, loads_watermark
+from yimei_cli.pipeline import loads_watermark
 
 pytestmark = pytest.mark.pipeline
 
@@ -51,8 +52,10 @@ def test_a_new_run_date_or_new_loads_are_not_already_published(published, data_d
     watermark = loads_watermark(settings)
     assert watermark
     with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as instance:
-        built = {AS_OF_TAG: AS_OF.isoformat(), LOADS_TAG: watermark}
-        assert already_published(instance, "build_check_publish", built)
-        next_day = {**built, AS_OF_TAG: (AS_OF + timedelta(days=1)).isoformat()}
-        assert not already_published(instance, "build_check_publish", next_day)
-        assert not already_published(instance, "build_check_publish", {**built, LOADS_TAG: "x"})
+        last_build = last_successful_build(instance, build_and_publish_job.name)
+    assert last_build and last_build.as_of == AS_OF
+    built = {AS_OF_TAG: AS_OF.isoformat(), LOADS_TAG: watermark}
+    assert last_build.built_from(built)
+    next_day = {**built, AS_OF_TAG: (AS_OF + timedelta(days=1)).isoformat()}
+    assert not last_build.built_from(next_day)
+    assert not last_build.built_from({**built, LOADS_TAG: "x"})
