@@ -49,16 +49,19 @@ WORKER_FIGURES: Counter = Counter()
 
 
 # pytest-xdist's units of work (`make test`: `--dist loadscope --no-loadscope-reorder`) are
-# modules, so a module's fixtures are built once (every Spark test is in one module, so the
-# worker that builds the Spark run is the one that reads it). A worker takes the next unit
+# modules, so a module's fixtures are built once (every test of the Spark run is in one
+# module, so the worker that builds the Spark run is the one that reads it; both Spark
+# modules are one unit, SPARK_MODULES). A worker takes the next unit
 # when it is done with one; the longest start first (the order of stop 29; in-suite seconds on
 # 2 cores measured at stop 32, which it still roughly follows: reorder if they drift further)
 # so that the last to start are short and neither worker idles at the end; the rest follow in
 # collection order. (`--dist loadgroup` would group freely, but pytest-xdist 3.8 loses the
 # groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
 LONGEST_FIRST = (
-    "tests/test_spark_engine.py",  # 375: the Spark run, dbt's unit tests on Spark, comparisons
-    "tests/test_spark_cluster.py",  # 286: a cluster, the Spark run through it
+    # one unit (SPARK_MODULES below): 354 s alone (the Spark run, dbt's unit tests on Spark,
+    # the redelivery, comparisons), then 247 s alone (a cluster, the Spark run through it)
+    "tests/test_spark_engine.py",
+    "tests/test_spark_cluster.py",
     "tests/reliability/test_concurrent_readers.py",  # 190
     "tests/reliability/test_crashes.py",  # 165
     "tests/transform/test_incremental.py",  # 125
@@ -73,6 +76,28 @@ LONGEST_FIRST = (
     "tests/serving/test_superset.py",  # 45
     "tests/quality/test_clean_sample.py",  # 40
 )
+
+
+# The Spark modules are one unit of work: the worker that takes it runs them one after the
+# other. Side by side on the two workers, each Spark run's JVM threads fought the other's for
+# two cores: make test 20:26 at 4b8281e (the modules 732 s and 430 s in-suite), against
+# 354 s and 247 s alone.
+SPARK_MODULES = ("tests/test_spark_engine.py", "tests/test_spark_cluster.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which would pick the scheduler
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0] in SPARK_MODULES:
+                return "spark"
+            return super()._split_scope(nodeid)
+
+    return SparkTogether(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
