@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import date
 
@@ -66,10 +67,14 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def warehouse_resource() -> WarehouseResource:
+    """The paths and the run date are required (dg.EnvVar: a run without them fails at its
+    start, naming the variable); the engine and the cluster are optional, read once when the
+    definitions load: unset, DuckDB (a `dagster job execute` or `dagster dev` started without
+    `yimei`, which exports every one of them)."""
     return WarehouseResource(
         landing_dir=dg.EnvVar("YIMEI_LANDING_DIR"),
         data_dir=dg.EnvVar("YIMEI_DATA_DIR"),
         as_of=dg.EnvVar("YIMEI_AS_OF"),
-        engine=dg.EnvVar(ENGINE_ENV),
-        spark_master=dg.EnvVar(SPARK_MASTER_ENV),
+        engine=os.environ.get(ENGINE_ENV, ""),
+        spark_master=os.environ.get(SPARK_MASTER_ENV, ""),
     )
