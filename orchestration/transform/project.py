@@ -16,7 +16,7 @@ from dagster_dbt import DbtProject
 
 from ingestion.contract import COMPLAINT_TYPES, FEEDS
 from ingestion.settings import DBT_PROJECT_DIR
-from quality.published import PUBLISHED_MARTS
+from quality.published import PUBLISHED_MART_MODELS
 from quality.rules import rule_parameters
 
 # dagster-dbt runs the `dbt` found on PATH. dbt is installed beside this interpreter
@@ -36,7 +36,7 @@ def project_vars(**extra: Any) -> dict[str, Any]:
         "rule_parameters": rule_parameters(),
         "feeds": list(FEEDS),
         "complaint_types": list(COMPLAINT_TYPES),
-        "published_marts": [table.split(".", 1)[1] for table in PUBLISHED_MARTS],
+        "published_marts": list(PUBLISHED_MART_MODELS),
         **extra,
     }
 

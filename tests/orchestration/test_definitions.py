@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import defs
-from quality.published import PUBLISHED_MARTS
+from quality.published import PUBLISHED_MART_MODELS
 from quality.rules import RULES
 
 RAW_TABLES = [
@@ -17,7 +17,7 @@ RAW_TABLES = [
     "practitioners",
     "products",
 ]
-MARTS = [table.split(".", 1)[1] for table in PUBLISHED_MARTS]
+MARTS = list(PUBLISHED_MART_MODELS)
 
 
 def _graph():

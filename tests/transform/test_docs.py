@@ -12,7 +12,7 @@ from tests.transform.dbt_helpers import run_dbt
 
 pytestmark = pytest.mark.pipeline
 
-PUBLISHED_MARTS = {table.split(".", 1)[1] for table in published.PUBLISHED_MARTS}
+PUBLISHED_MARTS = set(published.PUBLISHED_MART_MODELS)
 GOVERNANCE_FACTS = {
     "int_order_compliance",
     "int_review_verification",
