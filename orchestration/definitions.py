@@ -7,7 +7,11 @@ from orchestration.feeds.assets import ingest_feeds
 from orchestration.feeds.schedules import daily_refresh
 from orchestration.feeds.sensors import landing_success_markers
 from orchestration.governance.alerts import governance_alerts, governance_alerts_on_blocked_run
-from orchestration.governance.assets import governance_checks, publish_gate
+from orchestration.governance.assets import (
+    finding_rule_checks,
+    governance_checks,
+    publish_gate,
+)
 from orchestration.jobs import build_and_publish_job, ingest_job, reports_job
 from orchestration.reports.assets import blue_book_reports
 from orchestration.resources import warehouse_resource
@@ -27,6 +31,7 @@ defs = dg.Definitions(
         postgres_endpoint,
         blue_book_reports,
     ],
+    asset_checks=[finding_rule_checks],
     jobs=[ingest_job, build_and_publish_job, reports_job],
     schedules=[daily_refresh],
     sensors=[landing_success_markers, daily_path, governance_alerts_on_blocked_run],

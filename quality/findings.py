@@ -1,9 +1,11 @@
 """governance.findings and governance.rule_results (governance.md, "Findings contract"), and
-the DDL of every governance table (quality/listing_actions.py writes the listing actions)."""
+the DDL of every governance table (quality/listing_actions.py writes the listing actions,
+quality/outcomes.py the run outcomes). The findings lifecycle's SQL is findings_lifecycle.sql."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -142,9 +144,31 @@ DDL = _ddl() + LIFECYCLE_MIGRATION
 FINDING_COLUMNS = [name for name, _, _ in GOVERNANCE_TABLES["governance.findings"][1]]
 
 
+def create_governance_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The governance tables, with the comments BI tools show, and the lifecycle's columns in a
+    warehouse made before it. The governance step runs it once, before anything writes them."""
+    con.execute(DDL)
+
+
+def _named_statements(path: Path) -> dict[str, str]:
+    """The statements of a .sql file, each headed by a ``-- name: <name>`` line."""
+    statements: dict[str, list[str]] = {}
+    current = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- name: "):
+            current = statements.setdefault(line.removeprefix("-- name: ").strip(), [])
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in statements.items()}
+
+
+# The lifecycle's SQL, in the order it runs (quality/findings_lifecycle.sql).
+LIFECYCLE = _named_statements(Path(__file__).with_name("findings_lifecycle.sql"))
+
+
 # The open findings a run keeps without revalidating their entities, as (rule_id, entity_id):
-# a temporary table of the run's connection, filled by carry_findings and read by
-# write_findings. They stay in the engine: at L they are ~600k a day, and taking them through
+# a temporary table of the run's connection, filled by carry_findings and read by the
+# lifecycle. They stay in the engine: at L they are ~600k a day, and taking them through
 # Python and back cost about 3 s of the governance step.
 CARRIED_FINDINGS = "_carried_findings"
 CARRIED_DDL = (
@@ -158,10 +182,10 @@ def carry_findings(
     table: str,
     entity_column: str,
     since: datetime,
-) -> dict[str, tuple[int, tuple[str, ...]]]:
+) -> dict[str, int]:
     """Keep the open findings of ``rule_ids`` whose entity's row in ``table`` dbt did not
     rewrite after ``since`` (validated then, unchanged since): noted for write_findings.
-    Returns, per rule with any, how many and the ten smallest entity ids."""
+    Returns, per rule with any, how many."""
     con.execute(CARRIED_DDL)
     con.execute(
         f"""
@@ -176,11 +200,11 @@ def carry_findings(
         [rule_ids, since],
     )
     rows = con.execute(
-        f"select rule_id, count(*), min(entity_id, 10) from {CARRIED_FINDINGS} "
+        f"select rule_id, count(*) from {CARRIED_FINDINGS} "
         "where rule_id in (select unnest(?)) group by rule_id",
         [rule_ids],
     ).fetchall()
-    return {rule_id: (count, tuple(smallest)) for rule_id, count, smallest in rows}
+    return dict(rows)
 
 
 def write_findings(
@@ -190,17 +214,16 @@ def write_findings(
     marks: list[ValidationMark] = (),
     waivers: Waivers | None = None,
 ) -> None:
-    """Bring the findings of the given rules up to this run, in one transaction with the
-    validation marks of the tables validated (governance.md, findings lifecycle).
+    """Bring the findings of the given rules up to this run, with the validation marks of the
+    tables validated (governance.md, findings lifecycle; quality/findings_lifecycle.sql).
 
-    One entity breaking one rule is one row, however many runs see it: an entity this run
-    finds gets this run's row, keeping the first detection time of its earlier row (a
-    resolved one is open again); a finding this run no longer sees stays, ``resolved`` from
-    now; a finding carried over (an entity this run did not revalidate) keeps its row. Then
-    the owners' valid waivers mark their open findings ``waived``, and a waiver that lapsed
-    or was withdrawn opens its finding again.
+    An entity this run finds gets this run's row, keeping the first detection time of its
+    earlier row (a resolved one is open again); a finding this run no longer sees stays,
+    ``resolved`` from now; a finding carried over (an entity this run did not revalidate) keeps
+    its row. Then the owners' valid waivers mark their open findings ``waived``, and a waiver
+    that lapsed or was withdrawn opens its finding again. Called inside the governance step's
+    transaction (``ingestion.duck.transaction``), so that it all lands or none of it.
     """
-    con.execute(DDL)
     con.execute(CARRIED_DDL)
     detected_at = datetime.now(UTC)
     rows = [
@@ -217,97 +240,27 @@ def write_findings(
         for rule_id, outcome in sorted(outcomes.items())
         for entity_id, (clinic_id, detail) in sorted(outcome.failing.items())
     ]
-    frame = pd.DataFrame(rows, columns=FINDING_COLUMNS[:8])
-    applied = (waivers or Waivers.none()).applied_frame()
-    rules = sorted(outcomes)
-    con.execute("begin transaction")
+    parameters = {"rules": sorted(outcomes), "detected_at": detected_at}
+    con.register("_new_findings", pd.DataFrame(rows, columns=FINDING_COLUMNS[:8]))
+    con.register("_waivers", (waivers or Waivers.none()).applied_frame())
     try:
-        con.register("_new_findings", frame)
-        con.register("_waivers", applied)
-        # found this run (typed: an empty frame has no types), with the first detection of
-        # any earlier row of the same finding
-        con.execute(
-            """
-            create or replace temp table _found as
-            select found.*,
-                coalesce(earlier.first_detected_at, found.detected_at) as first_detected_at
-            from (
-                select rule_id::varchar as rule_id, entity_type::varchar as entity_type,
-                    entity_id::varchar as entity_id, clinic_id::varchar as clinic_id,
-                    severity::varchar as severity, detail::varchar as detail,
-                    run_id::varchar as run_id, detected_at::timestamptz as detected_at
-                from _new_findings
-            ) as found
-            left join governance.findings as earlier
-                on earlier.rule_id = found.rule_id and earlier.entity_id = found.entity_id
-            """
-        )
-        # seen before and not again (nor carried): resolved as of this run
-        con.execute(
-            f"""
-            update governance.findings set status = 'resolved', resolved_at = ?,
-                waiver_reason = null, waived_by = null, waiver_expires_on = null
-            where rule_id in (select unnest(?)) and status <> 'resolved'
-              and (rule_id, entity_id) not in (select (rule_id, entity_id) from _found)
-              and (rule_id, entity_id) not in (
-                  select (rule_id, entity_id) from {CARRIED_FINDINGS}
-              )
-            """,
-            [detected_at, rules],
-        )
-        con.execute(
-            "delete from governance.findings "
-            "where (rule_id, entity_id) in (select (rule_id, entity_id) from _found)"
-        )
-        con.execute(
-            f"""
-            insert into governance.findings ({", ".join(FINDING_COLUMNS)})
-            select {", ".join(FINDING_COLUMNS[:8])}, first_detected_at, 'open', null,
-                null, null, null
-            from _found
-            """
-        )
-        # the owners' waivers, as of this run, on every finding still standing
-        con.execute(
-            """
-            update governance.findings set status = 'open', waiver_reason = null,
-                waived_by = null, waiver_expires_on = null
-            where status = 'waived' and rule_id in (select unnest(?))
-            """,
-            [rules],
-        )
-        con.execute(
-            """
-            update governance.findings as f set status = 'waived', waiver_reason = w.reason,
-                waived_by = w.owner, waiver_expires_on = w.expires_on
-            from _waivers as w
-            where f.rule_id = w.rule_id and f.entity_id = w.entity_id and f.status = 'open'
-              and f.rule_id in (select unnest(?))
-            """,
-            [rules],
-        )
-        for name in ("_new_findings", "_waivers"):
-            con.unregister(name)
-        con.execute("drop table _found")
-        con.execute(
-            f"delete from {CARRIED_FINDINGS} where rule_id in (select unnest(?))", [rules]
-        )
+        for sql in LIFECYCLE.values():
+            used = {name: value for name, value in parameters.items() if f"${name}" in sql}
+            con.execute(sql, used or None)
         for mark in marks:
             con.execute(
                 "insert or replace into governance.validation_marks values (?, ?, ?, ?)",
                 [mark.table_name, mark.suite_fingerprint, mark.built_at, run_id],
             )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    finally:
+        for name in ("_new_findings", "_waivers"):
+            con.unregister(name)
 
 
 def write_rule_results(
     con: duckdb.DuckDBPyConnection, outcomes: dict[str, RuleOutcome], run_id: str
 ) -> None:
-    """This run's result of every rule, in one transaction: all or none."""
-    con.execute(DDL)
+    """This run's result of every rule (replacing any earlier result of the same run)."""
     checked_at = datetime.now(UTC)
     rows = []
     for rule_id, outcome in sorted(outcomes.items()):
@@ -328,22 +281,7 @@ def write_rule_results(
                 checked_at,
             ]
         )
-    con.execute("begin transaction")
-    try:
-        con.execute("delete from governance.rule_results where run_id = ?", [run_id])
-        con.executemany(
-            "insert into governance.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-
-
-def record_outcome(con: duckdb.DuckDBPyConnection, run_id: str, outcome: str) -> None:
-    """How a checked run ended: ``blocked`` or ``published``."""
-    con.execute(DDL)
-    con.execute(
-        "insert or replace into governance.run_outcomes values (?, ?, ?)",
-        [run_id, outcome, datetime.now(UTC)],
+    con.execute("delete from governance.rule_results where run_id = ?", [run_id])
+    con.executemany(
+        "insert into governance.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
     )

@@ -19,7 +19,6 @@ import duckdb
 import pandas as pd
 
 from ingestion.duck import connect, has_table
-from quality.findings import DDL
 from quality.rules import LISTING_ACTIONS, LISTING_RULES, SUSPEND_LISTING
 
 TABLE = "governance.listing_actions"
@@ -65,11 +64,10 @@ def write_listing_actions(
     con: duckdb.DuckDBPyConnection, run_id: str, published: set[tuple[str, str]]
 ) -> int:
     """Rebuild the work queue from the findings as they stand, and record this run's new
-    suspensions (against ``published``); returns the number of actions. One transaction."""
-    con.execute(DDL)  # the governance tables, listing_actions among them (quality/findings.py)
+    suspensions (against ``published``); returns the number of actions. Called inside the
+    governance step's transaction, after the findings are written (quality/findings.py)."""
     con.execute(ALERTS_DDL)
     previous = pd.DataFrame(sorted(published), columns=["entity_type", "entity_id"], dtype="string")
-    con.execute("begin transaction")
     try:
         con.register("_rule_actions", _rule_actions())
         con.register("_published_suspensions", previous)
@@ -124,11 +122,8 @@ def write_listing_actions(
             """,
             [run_id, SUSPEND_LISTING],
         )
+        count = con.execute(f"select count(*) from {TABLE}").fetchone()[0]
+    finally:
         for name in ("_rule_actions", "_published_suspensions"):
             con.unregister(name)
-        count = con.execute(f"select count(*) from {TABLE}").fetchone()[0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return count

@@ -33,8 +33,8 @@ import pandas as pd
 
 from quality import suites
 from quality.facts import DuckDBFacts, SparkFacts
-from quality.findings import DDL as FINDINGS_DDL
 from quality.findings import carry_findings
+from quality.outcomes import decided_runs
 from quality.published import PUBLISHED_TABLES
 from quality.rules import RULE_BY_ID, RULES
 
@@ -56,9 +56,8 @@ class RuleOutcome:
         default_factory=dict
     )  # id -> (clinic, detail), of the entities this run validated
     # findings of entities this run did not revalidate, kept as they were (run, detection time)
-    # in the warehouse (quality/findings.py, carry_findings): their number and smallest ids
+    # in the warehouse (quality/findings.py, carry_findings): their number
     carried: int = 0
-    carried_sample: tuple[str, ...] = ()
 
     @property
     def failing_count(self) -> int:
@@ -67,10 +66,6 @@ class RuleOutcome:
     @property
     def passed(self) -> bool:
         return self.failing_count == 0
-
-    def sample(self, size: int = 10) -> list[str]:
-        """The smallest failing entity ids, validated this run or carried."""
-        return sorted([*self.failing, *self.carried_sample])[:size]
 
 
 @dataclass(frozen=True)
@@ -226,23 +221,17 @@ def _rows_validated(frame, result) -> int:
     return max((c for c in counts if c is not None), default=0)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    return DuckDBFacts(con).exists(qualified)
-
-
 def validation_marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
     """(table, suite fingerprint) -> the ``built_at`` up to which its rows were validated.
 
     Only marks of runs that were decided (published or blocked: governance.run_outcomes)
     count: the findings of a run killed before that are never published under its name, so
     the next run validates every row again rather than carry them."""
-    if not _table_exists(con, "governance.validation_marks"):
-        return {}
     return {
         (table, fingerprint): built_at
         for table, fingerprint, built_at in con.execute(
             "select table_name, suite_fingerprint, built_at from governance.validation_marks "
-            "where run_id in (select run_id from governance.run_outcomes)"
+            f"where run_id in ({decided_runs()})"
         ).fetchall()
     }
 
@@ -265,8 +254,6 @@ def run_entity_rules(
     facts = facts or DuckDBFacts(con)
     outcomes = {r.rule_id: RuleOutcome(r.rule_id) for r in RULES if not r.blocking}
     marks: list[ValidationMark] = []
-    if _table_exists(con, "governance.findings"):
-        con.execute(FINDINGS_DDL)  # a warehouse from before the findings lifecycle
     done = validation_marks(con) if incremental and facts.incremental else {}
     for target in ENTITY_TARGETS:
         index = [target.entity_column, target.clinic_column, *target.reason_columns()]
@@ -278,9 +265,8 @@ def run_entity_rules(
             carried = carry_findings(
                 con, target.rule_ids(), target.table, target.entity_column, since
             )
-            for rule_id, (count, sample) in carried.items():
+            for rule_id, count in carried.items():
                 outcomes[rule_id].carried += count
-                outcomes[rule_id].carried_sample += sample
         if newest is not None:
             marks.append(ValidationMark(target.table, fingerprint, newest))
         frames = facts.frames(

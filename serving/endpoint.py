@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingestion.duck import connect
+from quality.outcomes import last_published
 from serving.cluster import OWNER, READER, ClusterError, LocalCluster
 from serving.postgres import (
     SWAP_WAIT_SECONDS,
@@ -79,15 +80,11 @@ def serving_version(warehouse_path: Path) -> str | None:
         return None
     con = connect(warehouse_path, read_only=True)
     try:
-        row = con.execute(
-            "select run_id from governance.run_outcomes where outcome = 'published' "
-            "order by decided_at desc limit 1"
-        ).fetchone()
+        return last_published(con)
     except Exception:  # noqa: BLE001 - nothing decided yet
         return None
     finally:
         con.close()
-    return row[0] if row else None
 
 
 def keep_current(data_dir: Path, serving_path: Path, warehouse_path: Path) -> EndpointStatus:

@@ -14,13 +14,13 @@ import duckdb
 
 from ingestion import faults
 from ingestion.duck import connect, sql_literal
+from quality.outcomes import decided_runs
 from quality.published import BOOKKEEPING_COLUMNS, PUBLISHED_TABLES
 
 # Rows of a published table that only some runs may show: the rule results of runs that
 # were killed before the gate decided (no governance.run_outcomes row) stay unpublished.
 ROWS_PUBLISHED = {
-    "governance.rule_results": "run_id = $run_id "
-    "or run_id in (select run_id from wh.governance.run_outcomes)",
+    "governance.rule_results": f"run_id = $run_id or run_id in ({decided_runs('wh')})",
 }
 
 

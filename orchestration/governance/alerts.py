@@ -17,6 +17,7 @@ from orchestration.governance.assets import RULE_RESULTS
 from orchestration.jobs import build_and_publish_job
 from orchestration.resources import WarehouseResource
 from quality.alerts import notify
+from quality.outcomes import BLOCKED, outcome_of
 
 ALERTS = dg.AssetKey(["governance", "alerts"])
 
@@ -56,10 +57,7 @@ def notify_blocked_run(run_id: str, settings: Settings, log=print) -> None:
     with run_lock.hold(settings.data_dir, f"alerts of run {run_id}", on_wait=log):
         con = connect(settings.warehouse_path)
         try:
-            outcome = con.execute(
-                "select outcome from governance.run_outcomes where run_id = ?", [run_id]
-            ).fetchone()
-            if outcome is None or outcome[0] != "blocked":
+            if outcome_of(con, run_id) != BLOCKED:
                 return  # failed for another reason: no rule to name
             for d in notify(con, run_id, _site(settings)):
                 if not d.ok:

@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.automation import AFTER_UPSTREAM_UPDATES, PUBLISHED_BY_MORNING
 from orchestration.governance.assets import GATE
 from orchestration.resources import WarehouseResource
+from quality.outcomes import PUBLISHED, record_outcome
 from serving.publish import publish
 
 SERVING = dg.AssetKey(["serving", "database"])
@@ -22,12 +23,10 @@ def serving_database(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """The published, read-only, PII-free database for analysts, BI and reports."""
-    from quality.findings import record_outcome
-
     settings = warehouse.settings()
     tables = publish(settings.warehouse_path, settings.serving_path, context.run_id)
     with warehouse.connect() as con:
-        record_outcome(con, context.run_id, "published")
+        record_outcome(con, context.run_id, PUBLISHED)
     return dg.MaterializeResult(
         metadata={"path": str(settings.serving_path), "tables": ", ".join(tables)}
     )

@@ -65,15 +65,27 @@ def test_dbt_sources_are_the_ingestion_assets():
 def test_every_rule_is_an_asset_check_and_blocking_ones_block():
     checks = {
         spec.name: spec
-        for assets_def in defs.assets
-        if isinstance(assets_def, dg.AssetsDefinition)
-        for spec in assets_def.check_specs
+        for definition in [*defs.assets, *defs.asset_checks]
+        if isinstance(definition, dg.AssetsDefinition)
+        for spec in definition.check_specs
     }
     for rule in RULES:
         assert rule.check_name in checks, rule.rule_id
         assert checks[rule.check_name].blocking == rule.blocking, rule.rule_id
     # dbt tests are shown as asset checks too
     assert any(name.startswith(("unique_", "declared_not_null_")) for name in checks)
+
+
+def test_each_rule_is_checked_on_the_asset_it_judges():
+    """A finding rule on the dbt model whose column decides it, a blocking rule on the gate
+    that decides publication (quality/README.md, "How they run")."""
+    graph = _graph()
+    checked_on = {key.name: key.asset_key for key in graph.asset_check_keys}
+    gate = dg.AssetKey(["governance", "publish_gate"])
+    for rule in RULES:
+        judged = gate if rule.blocking else _key_named(graph, rule.guards.split(".")[-1])
+        assert checked_on[rule.check_name] == judged, rule.rule_id
+    assert sum(asset == gate for asset in checked_on.values()) == 4  # GOV-10..13
 
 
 def test_the_dbt_resource_knows_its_dbt_without_running_dbt_version(monkeypatch):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import duckdb
 
-from quality.findings import DDL, record_outcome
+from quality.findings import create_governance_tables
+from quality.outcomes import record_outcome
 from quality.published import PUBLISHED_TABLES
 from serving.publish import publish
 
 
 def _warehouse(path, value: int):
     con = duckdb.connect(str(path))
-    con.execute(DDL)  # the governance tables as the governance step makes them
+    create_governance_tables(con)  # as the governance step makes them
     for table in PUBLISHED_TABLES:
         schema = table.split(".")[0]
         if schema == "marts":
