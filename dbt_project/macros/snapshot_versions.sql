@@ -11,12 +11,15 @@
     - the last version is open towards the future (effective_to null), unless the key is missing
       from the newest snapshot: then it ends on the first snapshot that no longer lists it.
     `changed_on` of a version is its latest value (the status date as the feed reports it now).
-    `row_order` picks the row of a key when one snapshot holds several (the first wins). -#}
-{% macro snapshot_versions(snapshots, key, tracked_columns, changed_on, row_order) -%}
+    `entity` names the snapshot entity (snapshot_entity): its key, and the row order that picks
+    the row of a key when one snapshot holds several (the first wins). -#}
+{% macro snapshot_versions(snapshots, entity, tracked_columns, changed_on) -%}
+    {%- set key = snapshot_entity(entity)['key'] -%}
+    {%- set row_order = snapshot_entity(entity)['row_order'] -%}
 
     with
 
-    -- one row per key and snapshot (`row_order` picks it)
+    -- one row per key and snapshot (the entity's row order picks it)
     snapshot_rows as (
         select
             {{ key }},

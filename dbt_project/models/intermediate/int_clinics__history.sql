@@ -31,10 +31,9 @@ versions as (
 
     {{ snapshot_versions(
         'crm_rows',
-        key=snapshot_entity('clinics')['key'],
+        entity='clinics',
         tracked_columns=['license_no', 'clinic_name', 'city', 'clinic_type', 'tier', 'platform_status'],
-        changed_on='updated_on',
-        row_order=snapshot_entity('clinics')['row_order']
+        changed_on='updated_on'
     ) }}
 
 ),

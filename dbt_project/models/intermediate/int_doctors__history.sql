@@ -28,10 +28,9 @@ versions as (
 
     {{ snapshot_versions(
         'crm_rows',
-        key=snapshot_entity('doctors')['key'],
+        entity='doctors',
         tracked_columns=['clinic_id', 'practitioner_license_no'],
-        changed_on='updated_on',
-        row_order=snapshot_entity('doctors')['row_order']
+        changed_on='updated_on'
     ) }}
 
 ),

@@ -30,13 +30,12 @@ versions as (
 
     {{ snapshot_versions(
         'registry_rows',
-        key=snapshot_entity('institutions')['key'],
+        entity='institutions',
         tracked_columns=[
             'institution_name', 'city', 'approved_departments', 'licence_status',
             'licence_valid_from', 'licence_valid_to'
         ],
-        changed_on='status_updated_on',
-        row_order=snapshot_entity('institutions')['row_order']
+        changed_on='status_updated_on'
     ) }}
 
 ),

@@ -29,13 +29,12 @@ versions as (
 
     {{ snapshot_versions(
         'registry_rows',
-        key=snapshot_entity('practitioners')['key'],
+        entity='practitioners',
         tracked_columns=[
             'primary_institution_license_no', 'practice_scope', 'is_chief_aesthetic_physician',
             'chief_specialty', 'practitioner_status'
         ],
-        changed_on='status_updated_on',
-        row_order=snapshot_entity('practitioners')['row_order']
+        changed_on='status_updated_on'
     ) }}
 
 ),
