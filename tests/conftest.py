@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -180,6 +181,13 @@ def clean_run(tmp_path_factory, tiny_landing) -> dict:
         return {"landing": landing, "manifest": manifest, "data_dir": data_dir, "log": log}
 
     return scenario(tmp_path_factory, "clean_run", build)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (a server under test binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

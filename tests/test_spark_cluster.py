@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -20,16 +19,10 @@ from pathlib import Path
 import pytest
 
 from spark_engine import cluster
-from tests.conftest import run_yimei, yimei_run
+from tests.conftest import free_port, run_yimei, yimei_run
 from tests.transform.dbt_helpers import assert_same_published_tables, published_findings
 
 pytestmark = pytest.mark.spark
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -46,9 +39,9 @@ def _processes_mentioning(text: str) -> list[str]:
 
 def _cluster_env() -> tuple[dict[str, str], dict[str, int]]:
     """Free ports for one cluster (nothing else on the machine is disturbed), small sizes."""
-    ports = {name: _free_port() for name in ("MASTER_PORT", "MASTER_UI_PORT", "THRIFT_PORT")}
+    ports = {name: free_port() for name in ("MASTER_PORT", "MASTER_UI_PORT", "THRIFT_PORT")}
     env = {f"YIMEI_SPARK_{name}": str(port) for name, port in ports.items()}
-    env["YIMEI_SPARK_WORKER_UI_PORT"] = str(_free_port())
+    env["YIMEI_SPARK_WORKER_UI_PORT"] = str(free_port())
     env["YIMEI_SPARK_WORKER_MEMORY"] = "2g"
     env["YIMEI_SPARK_EXECUTOR_MEMORY"] = "1g"
     env["YIMEI_SPARK_DRIVER_MEMORY"] = "1g"

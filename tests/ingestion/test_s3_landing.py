@@ -3,7 +3,6 @@ server mode), the same generated deliveries, the same result as a local folder."
 
 from __future__ import annotations
 
-import socket
 import time
 
 import boto3
@@ -13,21 +12,15 @@ from moto.server import ThreadedMotoServer
 from ingestion.contract import FEEDS
 from ingestion.duck import connect
 from ingestion.loader import load_feed
-from tests.conftest import TEST_PII_KEY
+from tests.conftest import TEST_PII_KEY, free_port
 
 BUCKET = "yimei-landing"
 PREFIX = "deliveries"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_server():
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     yield f"http://127.0.0.1:{port}"

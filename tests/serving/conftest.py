@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import duckdb
 import pytest
 
 from serving.cluster import OWNER, READER
-from tests.conftest import TEST_PII_KEY
+from tests.conftest import TEST_PII_KEY, free_port
 from yimei_cli.serve import READY
 
 # one statement reading both published schemas: the last check of the published run and the
@@ -34,12 +33,6 @@ def serving_version_pair(serving: Path) -> tuple:
         return con.execute(VERSION).fetchone()
     finally:
         con.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_env(data_dir: Path, port: int, **extra: str) -> dict:

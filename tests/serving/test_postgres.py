@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from quality.published import PUBLISHED_TABLES
-from tests.serving.conftest import free_port, serve_env
+from tests.conftest import free_port
+from tests.serving.conftest import serve_env
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server]
 

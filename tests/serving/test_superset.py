@@ -22,8 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from serving.superset import ADMIN, SUPERSET_DIR, installed
-from tests.conftest import ARTIFACTS
-from tests.serving.conftest import free_port, in_foreground, serve_env
+from tests.conftest import ARTIFACTS, free_port
+from tests.serving.conftest import in_foreground, serve_env
 from yimei_cli.superset import DASHBOARD
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.server, pytest.mark.browser]

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import TEST_PII_KEY
-from tests.serving.conftest import free_port
+from tests.conftest import TEST_PII_KEY, free_port
 
 
 @contextmanager
