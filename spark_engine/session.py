@@ -31,6 +31,8 @@ def spark_session(master: str | None = None):
         .config(
             "spark.sql.shuffle.partitions", os.environ.get("YIMEI_SPARK_SHUFFLE_PARTITIONS", "4")
         )
+        # as dbt's session (profiles.yml): off for a few rows, where it only re-plans
+        .config("spark.sql.adaptive.enabled", os.environ.get("YIMEI_SPARK_ADAPTIVE", "true"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
