@@ -217,16 +217,8 @@ def published(tmp_path_factory, small_landing) -> dict:
     return scenario(tmp_path_factory, "published", lambda: _run(tmp_path_factory, small_landing))
 
 
-# The tests' local Spark (dbt's session and the suites') takes one core: on the tiny sample a
-# query's cost is planning, not data, and a second core only fought the other pytest-xdist
-# worker's DuckDB runs for theirs (the DuckDB modules took 1,677 s beside Spark against 1,253 s
-# at stop 41). The cluster module keeps its two one-core workers.
-SPARK_TEST_ENV = {"YIMEI_SPARK_CORES": "1"}
-
-
-# Cost: about 230 s alone, 270-690 s in the suite, once per test run (the lake, dbt on Spark,
-# GX's Spark engine). Needed: the only run of the Spark engine end to end; every Spark test
-# reads it.
+# Cost: about 120 s alone, 270 s in the suite, once per test run (the lake, dbt on Spark, GX's
+# Spark engine). Needed: the only run of the Spark engine end to end; every Spark test reads it.
 @pytest.fixture(scope="session")
 def spark_run(tmp_path_factory, tiny_landing) -> dict:
     """`yimei run --engine spark` once on the tiny landing zone (the lake, dbt on Spark, the
@@ -237,13 +229,7 @@ def spark_run(tmp_path_factory, tiny_landing) -> dict:
     return scenario(
         tmp_path_factory,
         "spark_run",
-        lambda: _run(
-            tmp_path_factory,
-            tiny_landing,
-            *("--engine", "spark"),
-            folder="spark_run",
-            env=SPARK_TEST_ENV,
-        ),
+        lambda: _run(tmp_path_factory, tiny_landing, "--engine", "spark", folder="spark_run"),
     )
 
 
@@ -252,12 +238,11 @@ def _run(
     landing_zone: tuple[Path, dict],
     *flags: str,
     folder: str = "data",
-    env: dict | None = None,
 ) -> dict:
     """`yimei run` on a landing zone into a new data directory: its result and where."""
     landing, manifest = landing_zone
     data_dir = tmp_path_factory.mktemp(folder)
-    result = yimei_run(landing, data_dir, *flags, env=env)
+    result = yimei_run(landing, data_dir, *flags)
     return {"result": result, "data_dir": data_dir, "landing": landing, "manifest": manifest}
 
 

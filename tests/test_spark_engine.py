@@ -23,7 +23,7 @@ import pytest
 
 from quality.published import PUBLISHED_TABLES
 from spark_engine import tables
-from tests.conftest import AS_OF, SPARK_TEST_ENV, yimei_run
+from tests.conftest import AS_OF, yimei_run
 from tests.transform.dbt_helpers import (
     assert_same_published_tables,
     assert_same_values,
@@ -122,8 +122,6 @@ def test_the_unit_tests_pass_on_spark(spark_run, monkeypatch):
     # without adaptive execution (profiles.yml): on a handful of rows it only re-plans deep
     # plans at every stage; 108 s with it, 70 s without, alone on this machine
     monkeypatch.setenv("YIMEI_SPARK_ADAPTIVE", "false")
-    for name, value in SPARK_TEST_ENV.items():
-        monkeypatch.setenv(name, value)
     data_dir = spark_run["data_dir"]
     target = data_dir / "unit_tests"
     run_dbt(data_dir, target, "test", "--select", "resource_type:unit_test", target="spark")
@@ -177,7 +175,7 @@ def redelivered(tmp_path_factory, spark_run, clean_run) -> dict:
     copies = deliver_copies_of(copied_review, landing, complete["reviews"])
     revoke_in_snapshot(complete["registry"], licence)
 
-    spark = yimei_run(landing, spark_run["data_dir"], "--engine", "spark", env=SPARK_TEST_ENV)
+    spark = yimei_run(landing, spark_run["data_dir"], "--engine", "spark")
     duck_dir = root / "duckdb"
     duck = yimei_run(landing, duck_dir)
     return {
