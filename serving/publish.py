@@ -15,7 +15,12 @@ import duckdb
 from ingestion import faults
 from ingestion.duck import connect, sql_literal
 from quality.outcomes import decided_runs
-from quality.published import BOOKKEEPING_COLUMNS, PUBLISHED_TABLES
+from quality.published import (
+    BOOKKEEPING_COLUMNS,
+    PUBLISHED_TABLES,
+    TableDescription,
+    published_descriptions,
+)
 
 # Rows of a published table that only some runs may show: the rule results of runs that
 # were killed before the gate decided (no governance.run_outcomes row) stay unpublished.
@@ -39,6 +44,7 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
     remove_stale_copies(serving_path)
     staging = serving_path.with_name(f".{serving_path.name}.{run_id}.tmp")
     published = []
+    descriptions = published_descriptions()
     try:
         con = connect(staging)  # bounded like every pipeline connection (ingestion/duck.py)
         try:
@@ -52,7 +58,7 @@ def publish(warehouse_path: Path, serving_path: Path, run_id: str) -> list[str]:
                     f"create table {table} as select {columns} from wh.{table} where {rows}",
                     {"run_id": run_id} if "$run_id" in rows else None,
                 )
-                _copy_comments(con, schema, name)
+                _comment(con, schema, name, descriptions.get(table))
                 published.append(table)
             con.execute("detach wh")
             con.execute("checkpoint")
@@ -80,20 +86,30 @@ def _published_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) 
     return ", ".join(f'"{n}"' for n in names)
 
 
-def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """dbt persists model and column descriptions as comments; BI tools show them."""
-    comment = con.execute(
+def _comment(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, described: TableDescription | None
+) -> None:
+    """Each table and column's comment, which BI tools show: its Chinese description, then its
+    English one (quality/published.py); the warehouse's (dbt's description) for anything the
+    dictionary does not describe."""
+    (comment,) = con.execute(
         "select comment from duckdb_tables() where database_name = 'wh' "
         "and schema_name = ? and table_name = ?",
         [schema, table],
     ).fetchone()
-    if comment and comment[0]:
-        con.execute(f"comment on table {schema}.{table} is {sql_literal(comment[0])}")
-    for column, text in con.execute(
+    if described is not None:
+        comment = described.comment
+    if comment:
+        con.execute(f"comment on table {schema}.{table} is {sql_literal(comment)}")
+    columns = described.columns if described is not None else {}
+    for column, comment in con.execute(
         "select column_name, comment from duckdb_columns() where database_name = 'wh' "
-        "and schema_name = ? and table_name = ? and comment is not null",
+        "and schema_name = ? and table_name = ?",
         [schema, table],
     ).fetchall():
         if column in BOOKKEEPING_COLUMNS:  # not published (_published_columns)
             continue
-        con.execute(f'comment on column {schema}.{table}."{column}" is {sql_literal(text)}')
+        if column in columns:
+            comment = columns[column].comment
+        if comment:
+            con.execute(f'comment on column {schema}.{table}."{column}" is {sql_literal(comment)}')

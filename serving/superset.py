@@ -11,6 +11,7 @@ through Superset's import commands. The web server is the gunicorn that Superset
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -66,6 +67,12 @@ class SupersetHome:
         return self.root / "superset.log"
 
     @property
+    def dictionary_path(self) -> Path:
+        """The published tables' labels and descriptions, for provision.py (quality/published.py:
+        Superset's interpreter cannot import the warehouse's modules)."""
+        return self.root / "dictionary.json"
+
+    @property
     def admin_password_path(self) -> Path:
         return self.root / "admin.password"
 
@@ -90,6 +97,26 @@ class SupersetHome:
         }
 
 
+def write_dictionary(path: Path) -> None:
+    """``{"schema.table": {"label", "description", "columns": {name: {"label",
+    "description"}}}}``: the datasets' and columns' verbose names (the Chinese labels) and
+    descriptions (Chinese first, English kept) that provision.py sets on the bundle."""
+    from quality.published import published_descriptions
+
+    dictionary = {
+        table: {
+            "label": described.label_zh,
+            "description": described.comment,
+            "columns": {
+                name: {"label": column.label_zh, "description": column.comment}
+                for name, column in described.columns.items()
+            },
+        }
+        for table, described in published_descriptions().items()
+    }
+    path.write_text(json.dumps(dictionary, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def installed() -> bool:
     return (VENV_BIN / "superset").exists() and (VENV_BIN / "gunicorn").exists()
 
@@ -103,6 +130,7 @@ def provision(home: SupersetHome, database_url: str) -> None:
             "from bi/superset/uv.lock"
         )
     home.prepare()
+    write_dictionary(home.dictionary_path)
     env = home.environment(
         YIMEI_SUPERSET_ADMIN_PASSWORD=home.admin_password(),
         YIMEI_SUPERSET_DATABASE_URL=superset_url(database_url),

@@ -10,10 +10,15 @@ dashboard alone would leave charts and datasets of an earlier import as they wer
 Secrets arrive in the environment, never on a command line (which ``ps`` shows):
 ``YIMEI_SUPERSET_ADMIN_PASSWORD`` and ``YIMEI_SUPERSET_DATABASE_URL`` (the reader's connection
 string, password included).
+
+The datasets' descriptions and their columns' verbose names and descriptions are not in the
+bundle: they come from the published tables' data dictionary (``dictionary.json`` in Superset's
+home, written by serving/superset.py from quality/published.py), Chinese first.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,8 +31,9 @@ METADATA_FILE = "metadata.yaml"
 ADMIN = "admin"
 
 
-def bundle_contents(database_url: str) -> dict[str, str]:
-    """The bundle as Superset's importers take it: path inside the bundle -> YAML text."""
+def bundle_contents(database_url: str, dictionary: dict | None = None) -> dict[str, str]:
+    """The bundle as Superset's importers take it: path inside the bundle -> YAML text; each
+    physical dataset described from ``dictionary`` (``dictionary.json``)."""
     contents = {
         path.relative_to(BUNDLE).as_posix(): path.read_text(encoding="utf-8")
         for path in sorted(BUNDLE.rglob("*.yaml"))
@@ -35,7 +41,41 @@ def bundle_contents(database_url: str) -> dict[str, str]:
     database = yaml.safe_load(contents[DATABASE_FILE])
     database["sqlalchemy_uri"] = _masked(database_url)
     contents[DATABASE_FILE] = yaml.safe_dump(database, allow_unicode=True, sort_keys=False)
+    for path, text in contents.items():
+        if path.startswith("datasets/") and dictionary:
+            dataset = yaml.safe_load(text)
+            described = dictionary.get(f"{dataset['schema']}.{dataset['table_name']}")
+            if described and not dataset.get("sql"):
+                contents[path] = yaml.safe_dump(
+                    describe_dataset(dataset, described), allow_unicode=True, sort_keys=False
+                )
     return contents
+
+
+def describe_dataset(dataset: dict, described: dict) -> dict:
+    """The dataset's description, and each column's verbose name (its Chinese label) and
+    description, from the data dictionary."""
+    columns = described["columns"]
+    return {
+        **dataset,
+        "description": described["description"],
+        "columns": [
+            {
+                **column,
+                "verbose_name": columns[column["column_name"]]["label"],
+                "description": columns[column["column_name"]]["description"],
+            }
+            if column["column_name"] in columns
+            else column
+            for column in dataset["columns"]
+        ],
+    }
+
+
+def read_dictionary() -> dict:
+    """dictionary.json in Superset's home (``YIMEI_SUPERSET_HOME``); none, none described."""
+    path = Path(os.environ.get("YIMEI_SUPERSET_HOME", ".")) / "dictionary.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _masked(url: str) -> str:
@@ -76,7 +116,7 @@ def import_bundle(database_url: str) -> None:
     from superset.commands.database.importers.v1 import ImportDatabasesCommand
     from superset.commands.dataset.importers.v1 import ImportDatasetsCommand
 
-    contents = bundle_contents(database_url)
+    contents = bundle_contents(database_url, read_dictionary())
     metadata = yaml.safe_load(contents[METADATA_FILE])
     passwords = {DATABASE_FILE: _password(database_url) or ""}
     for command, model in (

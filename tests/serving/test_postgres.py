@@ -10,7 +10,11 @@ import duckdb
 import psycopg
 import pytest
 
-from quality.published import PUBLISHED_TABLES
+from quality.published import (
+    BOOKKEEPING_COLUMNS,
+    PUBLISHED_TABLES,
+    published_descriptions,
+)
 from tests.conftest import free_port
 from tests.serving.conftest import serve_env
 
@@ -100,6 +104,31 @@ def test_psql_lists_the_tables_and_their_descriptions(endpoint):
     assert described.returncode == 0, described.stderr
     gmv_comment = _published_columns(endpoint)["marts.market_monthly.gmv"]
     assert gmv_comment and gmv_comment[:40] in described.stdout
+
+
+def test_psql_describes_every_published_table_and_column_in_chinese(endpoint):
+    """`\\d+` of every published table through psql, as a Chinese analyst reads it: each
+    table's comment and each column's, Chinese description first (quality/published.py)."""
+    env = {"PGPASSWORD": endpoint.reader_password, "PATH": "/usr/bin:/bin"}
+    url = endpoint.reader_url.replace(f":{endpoint.reader_password}@", "@")
+    dictionary = published_descriptions()
+    commands = [arg for table in PUBLISHED_TABLES for arg in ("-c", rf"\d+ {table}")]
+    described = subprocess.run(
+        ["psql", url, "-X", "-P", "pager=off", "-c", r"\dt+ marts.*", "-c", r"\dt+ governance.*"]
+        + commands,
+        env={**env, "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert described.returncode == 0, described.stderr
+    for table in PUBLISHED_TABLES:
+        for column, text in dictionary[table].columns.items():
+            if column in BOOKKEEPING_COLUMNS:
+                continue
+            assert text.description_zh in described.stdout, f"{table}.{column}"
+    for table in PUBLISHED_TABLES:  # the table's comment, in \dt+
+        assert dictionary[table].description_zh in described.stdout, table
 
 
 def test_psycopg_reads_what_serving_duckdb_holds(endpoint):

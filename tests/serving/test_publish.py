@@ -6,7 +6,7 @@ import duckdb
 
 from quality.findings import create_governance_tables
 from quality.outcomes import record_outcome
-from quality.published import PUBLISHED_TABLES
+from quality.published import PUBLISHED_TABLES, published_descriptions
 from serving.publish import publish
 
 
@@ -19,6 +19,7 @@ def _warehouse(path, value: int):
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create or replace table {table} as select {value} as v")
     con.execute("comment on table marts.market_monthly is 'GMV by month'")
+    con.execute("comment on column marts.market_monthly.v is 'the value'")
     con.close()
 
 
@@ -70,9 +71,14 @@ def test_publish_replaces_the_file_and_open_readers_keep_reading(tmp_path):
     reader.close()
     fresh = duckdb.connect(str(serving), read_only=True)
     assert fresh.execute("select v from marts.market_monthly").fetchone() == (2,)
+    # the comment BI tools show is the dictionary's, Chinese first (quality/published.py)
     assert fresh.execute(
         "select comment from duckdb_tables() where table_name = 'market_monthly'"
-    ).fetchone() == ("GMV by month",)
+    ).fetchone() == (published_descriptions()["marts.market_monthly"].comment,)
+    # a column the dictionary does not describe keeps the warehouse's comment
+    assert fresh.execute(
+        "select comment from duckdb_columns() where table_name = 'market_monthly'"
+    ).fetchone() == ("the value",)
     assert not list(tmp_path.glob(".serving*.tmp"))
 
 

@@ -4,6 +4,7 @@ the dashboard, opened in headless Chromium (the screenshot is kept in test-artif
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from quality.published import published_descriptions
 from serving.superset import ADMIN, SUPERSET_DIR, installed
 from tests.conftest import ARTIFACTS, free_port
 from tests.serving.conftest import in_foreground, serve_env
@@ -29,7 +31,8 @@ from yimei_cli.superset import DASHBOARD
 pytestmark = [pytest.mark.pipeline, pytest.mark.server, pytest.mark.browser]
 
 BUNDLE = SUPERSET_DIR / "bundle"
-CHROMEDRIVER = "/usr/bin/chromedriver"  # Debian's chromium-driver, the same version as chromium
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")  # Debian's chromium-driver, the same version as chromium
 
 
 def bundle_file(path: str) -> dict:
@@ -113,6 +116,46 @@ def test_every_chart_and_dataset_of_the_bundle_is_imported(api, superset):
         assert wanted <= {item[key] for item in listed}, kind
     databases = api.get(f"{superset.url}/api/v1/database/", timeout=30).json()["result"]
     assert [d["database_name"] for d in databases] == ["yimei"]
+
+
+def test_the_datasets_show_the_chinese_labels_and_descriptions(api, superset):
+    """Read through Superset's API as a BI user sees them: each physical dataset's columns
+    carry their Chinese verbose names and descriptions (quality/published.py)."""
+    dictionary = published_descriptions()
+    listed = api.get(
+        f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30
+    ).json()["result"]
+    checked = 0
+    for item in listed:
+        table = f"{item['schema']}.{item['table_name']}"
+        if table not in dictionary:
+            continue  # a virtual dataset (SQL)
+        dataset = api.get(f"{superset.url}/api/v1/dataset/{item['id']}", timeout=30).json()
+        described = dictionary[table]
+        assert dataset["result"]["description"] == described.comment, table
+        for column in dataset["result"]["columns"]:
+            name = column["column_name"]
+            if column.get("expression"):
+                assert CHINESE.search(column["verbose_name"] or ""), (table, name)
+                continue
+            assert column["verbose_name"] == described.columns[name].label_zh, (table, name)
+            assert column["description"] == described.columns[name].comment, (table, name)
+            checked += 1
+    assert checked >= 50, checked
+
+
+def test_the_trust_table_shows_booleans_as_yes_or_no(api, superset):
+    rows = chart_rows(api, superset, "charts/clinic_trust_scorecard.yaml")
+    assert rows
+    labels = {row["meets_diamond_bar_zh"] for row in rows}
+    assert labels <= {"是", "否"} and labels, labels
+    published = serving_rows(
+        superset.serving, "select meets_diamond_bar from marts.clinic_scorecard"
+    )
+    assert len(rows) == len(published)  # every clinic is in the table (row_limit 1000)
+    assert sum(row["meets_diamond_bar_zh"] == "是" for row in rows) == sum(
+        met for (met,) in published
+    )
 
 
 def test_the_gmv_charts_show_what_serving_duckdb_holds(api, superset):
@@ -271,4 +314,5 @@ def test_the_bundle_datasets_match_the_published_tables(published):
             )
         ]
         assert published_columns, f"{path.name}: {dataset['schema']}.{dataset['table_name']}"
-        assert [c["column_name"] for c in dataset["columns"]] == published_columns, path.name
+        physical = [c["column_name"] for c in dataset["columns"] if not c.get("expression")]
+        assert physical == published_columns, path.name

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from quality import published
+from tests.conftest import REPO
 from tests.transform.dbt_helpers import run_dbt
 
 pytestmark = pytest.mark.pipeline
@@ -68,6 +69,27 @@ def test_every_table_and_column_is_described(docs, names):
         described = {c for c, meta in node["columns"].items() if meta["description"].strip()}
         missing = sorted(set(built) - described)
         assert not missing, f"{name}: columns without description {missing}"
+
+
+def test_the_docs_site_shows_every_published_mart_and_column_in_chinese(docs):
+    """dbt docs shows each model's and column's meta: the Chinese label and description of
+    every column the mart built (dbt's catalog), as the data dictionary states them."""
+    dictionary = published.published_descriptions()
+    for name, node in _models(docs, PUBLISHED_MARTS).items():
+        table = dictionary[f"{published.MARTS_SCHEMA}.{name}"]
+        assert node["config"]["meta"]["label_zh"] == table.label_zh, name
+        built = docs["catalog"]["nodes"][node["unique_id"]]["columns"]
+        for column in built:
+            meta = node["columns"][column]["config"]["meta"]
+            assert meta["description_zh"].strip() and meta["label_zh"].strip(), (name, column)
+            assert " ".join(meta["description_zh"].split()) == table.columns[column].description_zh
+
+
+def test_the_data_dictionary_is_in_step_with_the_models():
+    page = (REPO / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    assert page == published.data_dictionary_markdown(), (
+        "run `python -m quality.published > docs/data_dictionary.md`"
+    )
 
 
 def test_exposures_cover_the_report_bi_and_the_verification_pages(docs):
