@@ -20,6 +20,13 @@ def _today_in_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
 
 
+def since_last_new_year(as_of: date) -> int:
+    """The default history, in days: from 1 January of the year before ``as_of``, so that the
+    sample holds the last full calendar year (a blue-book year of twelve months) and the
+    current year to date."""
+    return (as_of - date(as_of.year - 1, 1, 1)).days
+
+
 @dataclass
 class SampleConfig:
     """Everything that shapes a generated landing zone. Same config, same bytes.
@@ -33,7 +40,7 @@ class SampleConfig:
     cities: int = 12
     clinics: int = 200
     doctors_per_clinic: int = 5
-    days: int = 420
+    days: int | None = None  # None: since_last_new_year(as_of)
     orders: int = 40_000
     reviews: int = 12_000
     snapshot_interval_days: int = 30
@@ -55,6 +62,8 @@ class SampleConfig:
             self.as_of = date.fromisoformat(self.as_of)
         if isinstance(self.manifest_path, str):
             self.manifest_path = Path(self.manifest_path)
+        if self.days is None and self.as_of is not None:
+            self.days = since_last_new_year(self.as_of)
 
     def validate(self) -> None:
         problems = []
@@ -64,7 +73,7 @@ class SampleConfig:
             problems.append("clinics must be >= 20 (every violation kind needs its own clinics)")
         if self.doctors_per_clinic < 1:
             problems.append("doctors_per_clinic must be >= 1")
-        if self.days < 60:
+        if self.days is not None and self.days < 60:
             problems.append("days must be >= 60 (snapshots, rule windows, bad deliveries)")
         if self.orders < 1000:
             problems.append("orders must be >= 1000")
@@ -82,6 +91,8 @@ class SampleConfig:
         copy = dataclasses.replace(self)
         if copy.as_of is None:
             copy.as_of = _today_in_shanghai()
+        if copy.days is None:
+            copy.days = since_last_new_year(copy.as_of)
         return copy
 
     def as_dict(self) -> dict:
@@ -103,7 +114,8 @@ _HELP = {
     "cities": f"number of cities with clinics (max {len(CITIES)})",
     "clinics": "number of clinics listed on the platform",
     "doctors_per_clinic": "average number of doctors per clinic",
-    "days": "history length in days (first order day = as_of - days)",
+    "days": "history length in days (first order day = as_of - days); default from 1 January "
+    "of the year before as_of: the last full calendar year and this year to date",
     "orders": "number of distinct orders",
     "reviews": "approximate number of distinct reviews",
     "snapshot_interval_days": "CRM/registry snapshot every N days (plus the last 3 days)",
@@ -146,7 +158,7 @@ def cli_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             parser.add_argument(*strings, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=help_text)
             continue
-        kind = {"int": int, "float": float}.get(str(f.type))
+        kind = {"int": int, "int | None": int, "float": float}.get(str(f.type))
         if f.name == "as_of":
             kind = date.fromisoformat
         elif f.name == "manifest_path":

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator import SampleConfig, cli_args, config_from_args, generate
+from generator.config import Timeline, date_of, since_last_new_year
 from tests.generator.conftest import TINY
 
 
@@ -59,6 +60,19 @@ def test_config_validation():
         SampleConfig(clinics=5)
     assert SampleConfig(as_of="2026-01-02").as_of == date(2026, 1, 2)
     assert SampleConfig(as_of=None).resolved().as_of is not None
+
+
+@pytest.mark.parametrize("as_of", ["2026-12-07", "2026-01-05", "2025-03-01"])
+def test_the_default_history_is_last_year_and_this_year_to_date(as_of):
+    """The default sample starts on 1 January of the year before the run date: the blue-book
+    of the last full year has twelve months of data (issue 36)."""
+    config = SampleConfig(as_of=as_of)
+    first_order_day = date_of(Timeline.from_config(config).start)
+    assert first_order_day == date(config.as_of.year - 1, 1, 1)
+    assert SampleConfig(as_of=as_of, days=90).days == 90  # --days still sets it
+    assert SampleConfig(as_of=None).resolved().days == since_last_new_year(
+        SampleConfig(as_of=None).resolved().as_of
+    )
 
 
 def test_cli_helpers_expose_every_field():
