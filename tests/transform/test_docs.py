@@ -86,6 +86,12 @@ def test_the_docs_site_shows_every_published_mart_and_column_in_chinese(docs):
 
 
 def test_the_data_dictionary_is_in_step_with_the_models():
+    for table, described in published.published_descriptions().items():
+        entries = {table: described, **{f"{table}.{c}": d for c, d in described.columns.items()}}
+        for name, entry in entries.items():
+            assert entry.label_zh and entry.description_zh and entry.description, (
+                f"{name}: a description, and config.meta label_zh and description_zh, are needed"
+            )
     page = (REPO / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
     assert page == published.data_dictionary_markdown(), (
         "run `python -m quality.published > docs/data_dictionary.md`"
