@@ -275,7 +275,7 @@ GOVERNANCE_TABLES: dict[str, GovernanceTable] = {
                 "double",
                 "entities_failing / entities_checked.",
                 "未通过率",
-                "entities_failing / entities_checked。",
+                "未通过实体占检查实体的比例：entities_failing / entities_checked。",
             ),
             Column(
                 "passed",
