@@ -194,6 +194,7 @@ class Harness:
             self.as_of.isoformat(),
             "--engine",
             self.engine,
+            "--verbose",  # dbt's and Dagster's logs in the bench's log of the run too
         ]
         self.log(f"bench: {name} run ({self.engine}) ...")
         log_path = self.logs_dir / (f"{name}.log" if repeat == 0 else f"{name}-{repeat + 1}.log")

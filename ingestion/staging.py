@@ -164,12 +164,17 @@ def _references(
 def _note_columns(staged: StagedFile, extra: tuple[str, ...], missing: tuple[str, ...]) -> None:
     staged.extra_columns = ",".join(extra) or None
     staged.missing_columns = ",".join(missing) or None
-    if extra or missing:
+    if extra:
         log.warning(
-            "%s: extra columns %s, missing optional columns %s",
+            "%s has columns its contract does not name, which were not loaded: %s",
             staged.file.relative,
-            list(extra)[:20],
-            list(missing),
+            ", ".join(extra[:20]) + (" …" if len(extra) > 20 else ""),
+        )
+    if missing:
+        log.warning(
+            "%s lacks optional columns, loaded as empty: %s",
+            staged.file.relative,
+            ", ".join(missing),
         )
 
 

@@ -65,6 +65,7 @@ LONGEST_FIRST = (
     "tests/test_spark_cluster.py",
     "tests/reliability/test_concurrent_readers.py",  # 190
     "tests/reliability/test_crashes.py",  # 165
+    "tests/yimei_cli/test_terminal.py",  # ~140 alone (stop 43): the default sample, 2 runs
     "tests/transform/test_incremental.py",  # 125
     "tests/quality/test_gate.py",  # 115
     "tests/reliability/test_concurrent_runs.py",  # 60
@@ -198,6 +199,14 @@ def run_yimei(*args: str, env: dict | None = None) -> subprocess.CompletedProces
     return subprocess.run(
         [str(yimei), *args], capture_output=True, text=True, env=full_env, timeout=900
     )
+
+
+def run_log(output: str) -> Path:
+    """The log file a `yimei run` named in its summary: its dbt and Dagster logs."""
+    line = next(line for line in output.splitlines() if line.startswith("Run log:"))
+    path = Path(line.split(":", 1)[1].strip())
+    assert path.is_file(), path
+    return path
 
 
 def yimei_run(

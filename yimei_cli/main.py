@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -68,7 +69,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with heap.loading_for_good():
         from yimei_cli.pipeline import run_pipeline
-    return run_pipeline(_settings(args), rebuild=args.rebuild, full_refresh=args.full_refresh)
+    return run_pipeline(
+        _settings(args),
+        rebuild=args.rebuild,
+        full_refresh=args.full_refresh,
+        verbose=args.verbose,
+    )
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -230,8 +236,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Sentence(logging.Formatter):
+    """A log record as the CLI says it: "warning: <message>", not a logger's record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _warning_sentence(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning said as a sentence; its origin only where it is not ours to say."""
+    ours = Path(filename).resolve().is_relative_to(REPO_ROOT) and "site-packages" not in filename
+    where = "" if ours else f" ({filename}:{lineno})"
+    print(f"warning: {message}{where}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING)
+    logging.root.handlers[0].setFormatter(_Sentence())
+    warnings.showwarning = _warning_sentence
     # Libraries (dagster, great_expectations) set their own loggers to INFO; their records
     # reach this handler by propagation, so the handler itself filters.
     logging.root.handlers[0].setLevel(logging.WARNING)
@@ -268,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --engine spark: a cluster's master, spark://host:port (dbt builds through "
         "its Thrift server; `yimei spark-cluster start`); default $YIMEI_SPARK_MASTER, or a "
         "Spark inside the dbt process",
+    )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="stream dbt's and Dagster's logs as the run goes (always kept in the run log, "
+        "<data dir>/logs)",
     )
     run.set_defaults(func=cmd_run)
 

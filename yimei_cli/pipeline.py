@@ -19,10 +19,23 @@ from orchestration.event_log import instance_for_runs
 from orchestration.runs import fail_dead_runs
 from yimei_cli import heap
 from yimei_cli.failures import describe_step_failures
+from yimei_cli.progress import (
+    RunProgress,
+    log_path_for,
+    run_logger,
+    run_output,
+    stage_line,
+)
 
 # Dagster's console logger stays quiet: a failed step is told by describe_step_failures,
 # in words, after the run; every event (tracebacks included) is kept for the UI.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# In `yimei run` the console logger writes every event to the run's log file instead, and
+# the progress logger turns the events into the stage lines.
+PROGRESS_LOGGER = "yimei_progress"
+LOGGED_RUN = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}, PROGRESS_LOGGER: {}}}
+STAGES = ("ingest", "plan", "dbt", "governance", "publish")
+SUMMARY_WIDTH = 96
 
 
 def use_dagster_home(settings: Settings) -> None:
@@ -84,7 +97,9 @@ def loads_watermark(settings: Settings) -> str:
     return "/".join(str(v) for v in rows[0]) if rows else ""
 
 
-def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool = False) -> int:
+def run_pipeline(
+    settings: Settings, rebuild: bool = False, full_refresh: bool = False, verbose: bool = False
+) -> int:
     """Ingest every pending range of delivery dates (one Dagster run each, all feeds), then
     build, check and publish what changed (one run): the jobs the sensors launch.
 
@@ -103,10 +118,31 @@ def run_pipeline(settings: Settings, rebuild: bool = False, full_refresh: bool =
         with _instance() as instance:
             for dead in fail_dead_runs(instance):
                 print(f"run {dead} had died without finishing (killed?): marked failed")
-        return _run_locked(settings, rebuild or full_refresh, full_refresh)
+        return _run_locked(settings, rebuild or full_refresh, full_refresh, verbose)
 
 
-def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
+def stage_of_step() -> dict[str, str]:
+    """The stage each step of the ingest and build jobs belongs to, for the stage lines."""
+    from orchestration.feeds.assets import ingest_feeds
+    from orchestration.governance.alerts import governance_alerts
+    from orchestration.governance.assets import finding_rule_checks, governance_checks, publish_gate
+    from orchestration.serving.assets import postgres_endpoint, serving_database
+    from orchestration.transform.assets import yimei_dbt_models
+
+    stages = {
+        "ingest": [ingest_feeds],
+        "dbt": [yimei_dbt_models],
+        "governance": [governance_checks, finding_rule_checks, governance_alerts, publish_gate],
+        "publish": [serving_database, postgres_endpoint],
+    }
+    return {d.node_def.name: stage for stage, defs in stages.items() for d in defs}
+
+
+def _with_progress(job: dg.JobDefinition, progress: RunProgress) -> dg.JobDefinition:
+    return job.with_logger_defs({**job.loggers, PROGRESS_LOGGER: run_logger(progress)})
+
+
+def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool, verbose: bool) -> int:
     from orchestration.jobs import build_and_publish_job
     from orchestration.transform.selection import (
         AS_OF_TAG,
@@ -142,53 +178,82 @@ def _run_locked(settings: Settings, rebuild: bool, full_refresh: bool) -> int:
         from orchestration.transform.assets import yimei_dbt_models
         from orchestration.transform.selection import plan_build
 
+    log_path = log_path_for(settings.data_dir)
+    print(f"yimei run as of {settings.as_of}; the full log: {log_path}")
+    progress = RunProgress(stage_of_step(), STAGES)
     ingest_run_ids: list[str] = []
-    with _instance() as instance:
-        job = defs.resolve_job_def(ingest_job.name)
+    result, published = None, False
+    with run_output(log_path, verbose, progress) as console, _instance() as instance:
+        job = _with_progress(defs.resolve_job_def(ingest_job.name), progress)
+        progress.ingest_tables = len(job.asset_layer.executable_asset_keys)
+        progress.open("ingest")
         for start, end in pending:
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
-                run_config=QUIET_CONSOLE,
+                run_config=LOGGED_RUN,
                 tags=range_tags(start, end),
             )
             ingest_run_ids.append(result.run_id)
             if not result.success:
-                return _failed(settings, result, ingest_run_ids, started)
-        if ingest_run_ids:  # the loads moved on: tag the build with what it is built from
-            built_from[LOADS_TAG] = loads_watermark(settings)
-        build_job = defs.resolve_job_def(build_and_publish_job.name)
-        plan = plan_build(
-            defs.resolve_asset_graph(),
-            set(build_job.asset_layer.executable_asset_keys),
-            last_successful_build(instance, build_job.name),
-            built_from,
-            lambda since: _feeds_loaded_since(settings, since),
-            rebuild=rebuild,
-            full_refresh=full_refresh,
-        )
-        print(f"Building {plan.reason}")
-        run_config = {**QUIET_CONSOLE, "ops": {}}
-        if plan.full_refresh:
-            run_config["ops"][yimei_dbt_models.op.name] = {"config": {"full_refresh": True}}
-        result = build_job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config=run_config,
-            tags=built_from,
-            asset_selection=plan.selection,
-        )
-        published = SERVING in {e.asset_key for e in result.get_asset_materialization_events()}
-        if result.success and not published:
-            # Dagster calls a run whose steps were skipped a success; it published nothing, so
-            # it is recorded failed: the next run must not take it for the last publish.
-            instance.report_run_failed(
-                result.dagster_run, message="the run did not publish: a step was skipped"
+                progress.close()
+                break
+        else:
+            progress.close(ingest_outcome(settings, ingest_run_ids))
+            if ingest_run_ids:  # the loads moved on: tag the build with what it is built from
+                built_from[LOADS_TAG] = loads_watermark(settings)
+            build_job = _with_progress(defs.resolve_job_def(build_and_publish_job.name), progress)
+            plan = plan_build(
+                defs.resolve_asset_graph(),
+                set(build_job.asset_layer.executable_asset_keys),
+                last_successful_build(instance, build_job.name),
+                built_from,
+                lambda since: _feeds_loaded_since(settings, since),
+                rebuild=rebuild,
+                full_refresh=full_refresh,
             )
+            console.line(stage_line("plan", plan.reason))
+            run_config = {**LOGGED_RUN, "ops": {}}
+            if plan.full_refresh:
+                run_config["ops"][yimei_dbt_models.op.name] = {"config": {"full_refresh": True}}
+            result = build_job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+                tags=built_from,
+                asset_selection=plan.selection,
+            )
+            progress.close()
+            published = SERVING in {e.asset_key for e in result.get_asset_materialization_events()}
+            if result.success and not published:
+                # Dagster calls a run whose steps were skipped a success; it published
+                # nothing, so it is recorded failed: the next run must not take it for the
+                # last publish.
+                instance.report_run_failed(
+                    result.dagster_run, message="the run did not publish: a step was skipped"
+                )
+    elapsed = time.monotonic() - started
     if result.success and published:
-        print_summary(settings, ingest_run_ids, result.run_id, time.monotonic() - started)
+        print_summary(settings, ingest_run_ids, result.run_id, elapsed, log_path)
         return 0
-    return _failed(settings, result, ingest_run_ids, started)
+    return _failed(settings, result, ingest_run_ids, elapsed, log_path)
+
+
+def ingest_outcome(settings: Settings, ingest_run_ids: list[str]) -> str:
+    """The ingest stage's line: what this run's ingest runs loaded (the load audit)."""
+    if not ingest_run_ids:
+        return f"nothing new in {settings.landing_dir}"
+    feeds, files, loaded, quarantined, rejected = _query(
+        settings,
+        "select count(distinct feed), count(*), coalesce(sum(rows_loaded), 0), "
+        "coalesce(sum(rows_quarantined), 0), count(*) filter (where file_status = "
+        "'quarantined') from audit.load_audit where run_id in (select unnest(?))",
+        [ingest_run_ids],
+    )[0]
+    return (
+        f"{files:,} files of {feeds} feeds: {loaded:,} rows loaded, {quarantined:,} rows "
+        f"quarantined, {rejected:,} files rejected"
+    )
 
 
 def last_published_as_of(settings: Settings) -> date | None:
@@ -228,7 +293,11 @@ def run_reports(settings: Settings, force: bool = False) -> int:
         return 1
     for event in result.get_asset_materialization_events():
         meta = {key: value.value for key, value in event.materialization.metadata.items()}
-        print(f"Blue-book reports for {meta['year']} ({settings.reports_dir}):")
+        print(
+            stage_line(
+                "reports", f"blue-book reports for {meta['year']} in {settings.reports_dir}:"
+            )
+        )
         for label, key in (
             ("rendered", "paths"),
             ("unchanged", "unchanged"),
@@ -247,10 +316,10 @@ def _feeds_loaded_since(settings: Settings, since) -> set[str]:
         con.close()
 
 
-def _failed(settings: Settings, result, ingest_run_ids: list[str], started: float) -> int:
-    blocked_rules = print_summary(
-        settings, ingest_run_ids, result.run_id, time.monotonic() - started
-    )
+def _failed(
+    settings: Settings, result, ingest_run_ids: list[str], elapsed: float, log_path: Path
+) -> int:
+    blocked_rules = print_summary(settings, ingest_run_ids, result.run_id, elapsed, log_path)
     if blocked_rules:
         print(
             f"\nPUBLICATION BLOCKED by {', '.join(blocked_rules)}: "
@@ -283,34 +352,34 @@ def _query(settings: Settings, sql: str, params: list | None = None) -> list[tup
 
 
 def print_summary(
-    settings: Settings, ingest_run_ids: list[str], run_id: str, elapsed: float
+    settings: Settings, ingest_run_ids: list[str], run_id: str, elapsed: float, log_path: Path
 ) -> list[str]:
+    """What the run wrote, in a screenful: rows loaded by table, each rule's failing entities,
+    the published tables, where everything is. Returns the blocking rules that failed."""
     print(f"\nyimei run {run_id} (as of {settings.as_of}, {elapsed:.0f} s)")
-    print(f"  landing:   {settings.landing_dir}")
-    print(f"  warehouse: {settings.warehouse_path}")
     loads = _query(
         settings,
-        "select table_name, sum(rows_loaded), sum(rows_quarantined), count(*) "
+        "select table_name, sum(rows_loaded), sum(rows_quarantined) + count(*) "
         "filter (where file_status = 'quarantined') from audit.load_audit "
         "where run_id in (select unnest(?)) and table_name is not null group by 1 order by 1",
         [ingest_run_ids],
     )
-    print("\nIngested this run (rows loaded / rows quarantined / files rejected):")
-    for table, loaded, quarantined, rejected in loads:
-        print(f"  {table:<14} {loaded:>10,} {quarantined:>8,} {rejected:>4}")
-    if not loads:
-        print("  nothing new")
+    if loads:
+        print("Rows loaded (rows and files quarantined):")
+        _print_columns(
+            (table, f"{loaded:,}", f"({quarantined:,})" if quarantined else "")
+            for table, loaded, quarantined in loads
+        )
     rules = _query(
         settings,
-        "select rule_id, severity, entities_checked, entities_failing, passed "
+        "select rule_id, severity, entities_failing, passed "
         "from governance.rule_results where run_id = ? order by rule_id",
         [run_id],
     )
-    print("\nGovernance rules (entities checked / failing):")
-    for rule_id, severity, checked, failing, passed in rules:
-        status = "ok" if passed else ("BLOCKED" if severity == "blocking" else "findings")
-        print(f"  {rule_id} {severity:<8} {checked:>10,} {failing:>8,}  {status}")
-    blocked = [r[0] for r in rules if r[1] == "blocking" and not r[4]]
+    blocking = [r[0] for r in rules if r[1] == "blocking"]
+    if rules:
+        print(f"Entities failing each rule (blocking: {', '.join(blocking)}):")
+        _print_columns((rule_id, f"{failing:,}", "") for rule_id, _, failing, _ in rules)
     if settings.serving_path.exists():
         con = connect(settings.serving_path, read_only=True)
         try:
@@ -320,15 +389,33 @@ def print_summary(
             ).fetchall()
         finally:
             con.close()
-        print(f"\nPublished: {settings.serving_path}")
-        for table, rows in tables:
-            print(f"  {table:<32} {rows:>10,} rows")
+        print("Published tables (rows):")
+        _print_columns((table, f"{rows:,}", "") for table, rows in tables)
+    print(f"\nWarehouse:    {settings.warehouse_path}")
+    print(
+        f"Published:    {settings.serving_path}  (query: duckdb -readonly {settings.serving_path})"
+    )
     _print_endpoint(settings)
-    print(f"\nQuality site: {settings.quality_dir / 'index.html'}")
+    print(f"Quality site: {settings.quality_dir / 'index.html'}")
     print(f"Reports:      {settings.reports_dir}  (yimei report renders them from this publish)")
+    print(f"Run log:      {log_path}")
     print("Dagster UI:   make ui  (http://127.0.0.1:3000)")
-    print(f"Query:        duckdb {settings.serving_path}")
-    return blocked
+    return [r[0] for r in rules if r[1] == "blocking" and not r[3]]
+
+
+def _print_columns(cells) -> None:
+    """(name, figure, note) cells in aligned columns, as many as fit in SUMMARY_WIDTH."""
+    cells = list(cells)
+    widths = [max(len(cell[i]) for cell in cells) for i in range(3)]
+    cell_width = widths[0] + 1 + widths[1] + (1 + widths[2] if widths[2] else 0)
+    per_line = max(1, (SUMMARY_WIDTH - 2) // (cell_width + 4))
+    for i in range(0, len(cells), per_line):
+        row = [
+            f"{name:<{widths[0]}} {figure:>{widths[1]}}"
+            + (f" {note:<{widths[2]}}" if widths[2] else "")
+            for name, figure, note in cells[i : i + per_line]
+        ]
+        print(("  " + "    ".join(row)).rstrip())
 
 
 def _print_endpoint(settings: Settings) -> None:

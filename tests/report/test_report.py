@@ -303,7 +303,7 @@ def test_yimei_report_renders_the_last_publish_in_a_run_of_its_own(published, ci
 
     # the last publish was as of AS_OF: its last complete year has no data in the sample
     out = report()
-    assert f"Blue-book reports for {YEAR - 1}" in out and "skipped: no data" in out
+    assert f"blue-book reports for {YEAR - 1}" in out and "skipped: no data" in out
     next_january = date(YEAR + 1, 1, 10).isoformat()
     assert f"rendered: {pdf}" in report("--as-of", next_january)
     rendered_at = pdf.stat().st_mtime_ns
