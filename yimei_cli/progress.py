@@ -125,12 +125,10 @@ class DbtProgress:
             self.statuses.get("ERROR", 0) + self.statuses.get("FAIL", 0),
             self.statuses.get("SKIP", 0),
         )
-        parts = [f"{passed:,} passed"]
-        parts += [f"{n:,} {word}" for n, word in ((warned, "warned"), (errors, "failed"),
-                                                  (skipped, "skipped")) if n]  # fmt: skip
-        return f"{len(self.done):,} of {self.total:,} models, seeds and tests done: " + ", ".join(
-            parts
-        )
+        others = ((warned, "warned"), (errors, "failed"), (skipped, "skipped"))
+        parts = [f"{passed:,} passed"] + [f"{n:,} {word}" for n, word in others if n]
+        done = f"{len(self.done):,} of {self.total:,}"
+        return f"{done} models, seeds and tests done: {', '.join(parts)}"
 
 
 @dataclass
@@ -152,7 +150,7 @@ class Stage:
 class RunProgress:
     """The stages of `yimei run` as its Dagster steps start and finish. ``stage_of_step``
     maps a step (an op's name) to its stage; a step of a later stage closes the stage
-    before it, with its line; `finish` closes the last."""
+    before it, with its line; `close` closes the last."""
 
     def __init__(self, stage_of_step: Mapping[str, str], stages: tuple[str, ...]):
         self.console = Console(sys.stdout, tty=False)  # run_output gives it the terminal
@@ -245,18 +243,23 @@ def governance_outcome(rule_failures: Mapping[str, int]) -> str:
     if blocked := blocked_by(rule_failures):
         return f"{len(rule_failures)} rules judged: publication BLOCKED by {', '.join(blocked)}"
     with_findings = {r: n for r, n in rule_failures.items() if r not in blocking and n}
+    judged_blocking = len(blocking & set(rule_failures))
     return (
         f"{len(rule_failures)} rules judged: {sum(with_findings.values()):,} findings from "
-        f"{len(with_findings)} rules; the {len(blocking & set(rule_failures))} blocking rules "
+        f"{_count(len(with_findings), 'rule')}; the {_count(judged_blocking, 'blocking rule')} "
         "passed"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def publish_outcome(published: Mapping[str, str], endpoint: Mapping[str, str]) -> str:
     if not published:
         return "nothing published"
     tables = [t for t in published.get("tables", "").split(", ") if t]
-    text = f"{len(tables)} tables in {published.get('path')}"
+    text = f"{_count(len(tables), 'table')} in {published.get('path')}"
     state = endpoint.get("state")
     if state and state != "not configured":
         text += f"; PostgreSQL endpoint {state}"
