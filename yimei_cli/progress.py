@@ -35,6 +35,7 @@ DBT_DONE = re.compile(r"^Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)")
 # the packages whose log records are yimei's to say: a library's go to the run log only
 OWN_LOGGERS = ("ingestion", "quality", "serving", "orchestration", "report", "spark_engine")
 STAGE_WIDTH = 11
+RUN_LOGS_KEPT = 30
 BAR_WIDTH = 24
 
 
@@ -384,7 +385,12 @@ def run_output(log_path: Path, verbose: bool, progress: RunProgress) -> Iterator
         terminal.close()
 
 
-def log_path_for(data_dir: Path) -> Path:
-    """The run's log file: one per `yimei run`, named by its start (UTC)."""
+def log_path_for(data_dir: Path, keep: int = RUN_LOGS_KEPT) -> Path:
+    """The run's log file, one per `yimei run` named by its start (UTC); the oldest beyond
+    the ``keep`` latest are removed (a log of the sample's first run is about 0.5 MB)."""
+    logs = data_dir / "logs"
+    earlier = sorted(logs.glob("run-*.log")) if logs.is_dir() else []
+    for old in earlier[: max(0, len(earlier) - (keep - 1))]:
+        old.unlink(missing_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return data_dir / "logs" / f"run-{stamp}.log"
+    return logs / f"run-{stamp}.log"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from yimei_cli.progress import Console, DbtProgress, governance_outcome, stage_line
+from yimei_cli.progress import Console, DbtProgress, governance_outcome, log_path_for, stage_line
 
 # dbt 1.11's lines as dagster-dbt echoes them, colour codes included
 FAILING_BUILD = """\
@@ -66,3 +66,14 @@ def test_the_governance_line_names_the_blocking_rules_that_failed():
     assert governance_outcome({**passed, "GOV-11": 3}) == (
         "4 rules judged: publication BLOCKED by GOV-11"
     )
+
+
+def test_a_run_log_is_new_and_the_oldest_beyond_the_latest_are_removed(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    earlier = [logs / f"run-2026120{day}-080000.log" for day in range(1, 6)]
+    for path in earlier:
+        path.write_text("dbt's log", encoding="utf-8")
+    path = log_path_for(tmp_path, keep=3)
+    assert path.parent == logs and path not in earlier and not path.exists()
+    assert sorted(logs.iterdir()) == earlier[-2:]  # with the new one: three
