@@ -52,6 +52,10 @@ def test_a_blocking_scenario_keeps_the_last_good_version_and_alerts_the_owner(
     assert result.returncode != 0
     blocked = [line for line in result.stdout.splitlines() if "PUBLICATION BLOCKED" in line]
     assert blocked and rule_id in blocked[0], result.stdout[-3000:]
+    # the governance stage's line said it as the run went, and no publish stage followed
+    stages = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert f"publication BLOCKED by {rule_id}" in stages["governance"], result.stdout[-3000:]
+    assert "publish" not in stages
     check_formats(
         posts_by_path(received, start),
         rule_id, "blocking", RULE_BY_ID[rule_id].owner, "publication blocked",

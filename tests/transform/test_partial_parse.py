@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from orchestration.transform.project import PARTIAL_PARSE, keep_partial_parse, profile_hash
+from tests.conftest import run_log
 from tests.transform.dbt_helpers import run_dbt
 
 FULL_PARSE = "Unable to do partial parsing"
@@ -14,8 +15,9 @@ FULL_PARSE = "Unable to do partial parsing"
 
 @pytest.mark.pipeline
 def test_a_new_warehouse_builds_from_the_projects_parse(clean_run):
-    """The tiny sample's run into a new data directory: dbt did not parse the whole project."""
-    log = clean_run["log"].read_text(encoding="utf-8")
+    """The tiny sample's run into a new data directory: dbt did not parse the whole project
+    (dbt's log, in the run log)."""
+    log = run_log(clean_run["log"].read_text(encoding="utf-8")).read_text(encoding="utf-8")
     assert "Running with dbt" in log
     assert FULL_PARSE not in log, log[log.index(FULL_PARSE) - 200 :][:600]
 
