@@ -36,6 +36,7 @@ DBT_DONE = re.compile(r"^Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)")
 OWN_LOGGERS = ("ingestion", "quality", "serving", "orchestration", "report", "spark_engine")
 STAGE_WIDTH = 11
 RUN_LOGS_KEPT = 30
+BLOCKING_RULES = frozenset(r.rule_id for r in RULES if r.blocking)
 BAR_WIDTH = 24
 
 
@@ -233,18 +234,16 @@ class RunProgress:
 
 
 def blocked_by(rule_failures: Mapping[str, int]) -> list[str]:
-    blocking = {r.rule_id for r in RULES if r.severity == "blocking"}
-    return sorted(rule for rule, failing in rule_failures.items() if rule in blocking and failing)
+    return sorted(r for r, failing in rule_failures.items() if r in BLOCKING_RULES and failing)
 
 
 def governance_outcome(rule_failures: Mapping[str, int]) -> str:
     if not rule_failures:
         return "no rule judged"
-    blocking = {r.rule_id for r in RULES if r.severity == "blocking"}
     if blocked := blocked_by(rule_failures):
         return f"{len(rule_failures)} rules judged: publication BLOCKED by {', '.join(blocked)}"
-    with_findings = {r: n for r, n in rule_failures.items() if r not in blocking and n}
-    judged_blocking = len(blocking & set(rule_failures))
+    with_findings = {r: n for r, n in rule_failures.items() if r not in BLOCKING_RULES and n}
+    judged_blocking = len(BLOCKING_RULES & set(rule_failures))
     return (
         f"{len(rule_failures)} rules judged: {sum(with_findings.values()):,} findings from "
         f"{_count(len(with_findings), 'rule')}; the {_count(judged_blocking, 'blocking rule')} "

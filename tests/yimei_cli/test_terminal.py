@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AS_OF, run_log
+from yimei_cli.progress import plain
 
 pytestmark = pytest.mark.pipeline
 
 YIMEI = Path(sys.executable).with_name("yimei")
 STAGES = ("ingest", "plan", "dbt", "governance", "publish")
 DBT_LOG_LINE = re.compile(r"^\d+ of \d+ (START|OK created|PASS) ", re.MULTILINE)
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def in_terminal(*args: str, env: dict, columns: int = 100, timeout: float = 900) -> tuple[int, str]:
@@ -65,7 +65,7 @@ def screen(written: str) -> list[str]:
     what was drawn last on its line."""
     lines = []
     for line in written.replace("\r\n", "\n").split("\n"):
-        lines.append(ANSI.sub("", line.split("\r")[-1]).rstrip())
+        lines.append(plain(line.split("\r")[-1]).rstrip())
     while lines and not lines[-1]:
         lines.pop()
     return lines
